@@ -1,0 +1,53 @@
+# Two commands on a fresh machine: `make demo` and `make test`. Both create .venv and install into it
+# with the pinned versions in .ci/constraints.txt (Airflow's published constraints are not reachable).
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+CONSTRAINTS := .ci/constraints.txt
+PIP := $(BIN)/python -m pip
+
+.PHONY: demo test lint typecheck unit sandbox bench clean constraints
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade "pip>=24"
+
+$(VENV)/.installed-dev: $(BIN)/python pyproject.toml $(CONSTRAINTS)
+	$(PIP) install --quiet -c $(CONSTRAINTS) -e ".[dev]"
+	touch $@
+
+$(VENV)/.installed-sandbox: $(BIN)/python pyproject.toml $(CONSTRAINTS)
+	$(PIP) install --quiet -c $(CONSTRAINTS) -e ".[sandbox]"
+	touch $@
+
+## demo: start the local AWS stand-in and fine-tune Nova Micro on it (SMTJ), printing each status change
+demo: $(VENV)/.installed-sandbox
+	$(BIN)/python -m airflow_provider_nova.sandbox.demo
+
+## test: lint, type-check and run the whole test suite
+test: $(VENV)/.installed-dev lint typecheck unit
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check airflow_provider_nova tests benchmarks example_dags
+	$(BIN)/ruff format --check airflow_provider_nova tests benchmarks example_dags
+
+typecheck: $(VENV)/.installed-dev
+	$(BIN)/mypy airflow_provider_nova
+
+unit: $(VENV)/.installed-dev
+	$(BIN)/python -m pytest -q
+
+## sandbox: run the stand-in in the foreground on port 5055
+sandbox: $(VENV)/.installed-sandbox
+	$(BIN)/python -m airflow_provider_nova.sandbox --port 5055
+
+## bench: the dataset preparation benchmark (ROWS=1000000 by default)
+bench: $(VENV)/.installed-dev
+	$(BIN)/python benchmarks/dataset_prep.py $(if $(ROWS),--rows $(ROWS),)
+
+## constraints: re-pin .ci/constraints.txt from the current .venv (do this on purpose, then commit)
+constraints: $(VENV)/.installed-dev
+	$(PIP) freeze --exclude-editable | grep -v '^airflow-provider-nova' > $(CONSTRAINTS)
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,54 @@
+"""The Nova customization SDK: framework-free (never imports Airflow), one curated namespace.
+
+Every example of the Nova Customization SDK runs with its imports pointed here::
+
+    from airflow_provider_nova.core import NovaModelCustomizer, Model, TrainingMethod, SMTJRuntimeManager
+"""
+
+from __future__ import annotations
+
+from airflow_provider_nova.core.aws import AwsClients
+from airflow_provider_nova.core.customizer import NovaModelCustomizer
+from airflow_provider_nova.core.enums import (
+    DeployPlatform,
+    EvaluationTask,
+    JobStatus,
+    Model,
+    Platform,
+    TrainingMethod,
+    Version,
+)
+from airflow_provider_nova.core.errors import (
+    AwsCallError,
+    ConfigurationError,
+    DataPrepError,
+    JobFailedError,
+    NovaError,
+    RecipeError,
+)
+from airflow_provider_nova.core.results import BaseJobResult, ModelArtifacts, TrainingResult
+from airflow_provider_nova.core.runtimes import RuntimeManager, SMHPRuntimeManager, SMTJRuntimeManager
+
+__all__ = [
+    "AwsCallError",
+    "AwsClients",
+    "BaseJobResult",
+    "ConfigurationError",
+    "DataPrepError",
+    "DeployPlatform",
+    "EvaluationTask",
+    "JobFailedError",
+    "JobStatus",
+    "Model",
+    "ModelArtifacts",
+    "NovaError",
+    "NovaModelCustomizer",
+    "Platform",
+    "RecipeError",
+    "RuntimeManager",
+    "SMHPRuntimeManager",
+    "SMTJRuntimeManager",
+    "TrainingMethod",
+    "TrainingResult",
+    "Version",
+]

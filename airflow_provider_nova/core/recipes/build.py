@@ -1,0 +1,100 @@
+"""Build the recipe a job runs: the hub's template (or the caller's recipe file) plus overrides."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import yaml
+
+from airflow_provider_nova.core.errors import RecipeError
+from airflow_provider_nova.core.recipes.render import (
+    dump_recipe,
+    get_path,
+    placeholder_paths,
+    render_template,
+    set_path,
+)
+from airflow_provider_nova.core.s3 import read_object
+
+if TYPE_CHECKING:
+    from airflow_provider_nova.core.enums import Model
+    from airflow_provider_nova.core.recipes.hub import RecipeTemplate
+
+# Values the customizer sets itself, each with the argument a caller uses instead of an override.
+MANAGED = {
+    "name": "job_name",
+    "replicas": "the runtime's instance_count",
+    "model_name_or_path": "model_path",
+    "data_s3_path": "data_s3_path",
+    "output_s3_path": "output_s3_path",
+    "reward_lambda_arn": "rft_lambda_arn",
+}
+
+
+@dataclass(frozen=True)
+class BuiltRecipe:
+    """A recipe ready to run: its YAML text, its parsed form and where it came from."""
+
+    recipe: dict[str, Any]
+    yaml: str
+    recipe_name: str
+    source: str
+
+    def get(self, *path: str) -> Any:
+        return get_path(self.recipe, path)
+
+
+def load_recipe_file(recipe_path: str, s3_client_factory: Any) -> dict[str, Any]:
+    """Read a YAML recipe from a local path or ``s3://`` URI with ``yaml.safe_load``."""
+    try:
+        if recipe_path.startswith("s3://"):
+            text = read_object(s3_client_factory(), recipe_path).decode("utf-8")
+        else:
+            text = Path(recipe_path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise RecipeError(f"cannot read recipe_path {recipe_path!r}: {exc}") from exc
+    try:
+        recipe = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise RecipeError(f"recipe_path {recipe_path!r} is not valid YAML: {exc}") from exc
+    if not isinstance(recipe, dict) or not isinstance(recipe.get("run"), dict):
+        raise RecipeError(f"recipe_path {recipe_path!r} must be a YAML mapping with a 'run' section")
+    return recipe
+
+
+def build_recipe(
+    template: RecipeTemplate,
+    model: Model,
+    managed: Mapping[str, Any],
+    overrides: Mapping[str, Any] | None,
+    user_recipe: dict[str, Any] | None = None,
+    source: str = "hub",
+) -> BuiltRecipe:
+    """Render ``template`` (or apply to ``user_recipe``) with managed values and checked overrides."""
+    checked = template.params.validate(overrides, MANAGED)
+    known_managed = {k: v for k, v in managed.items() if k in template.params}
+    if user_recipe is None:
+        values = {**template.params.defaults(), **checked, **known_managed}
+        recipe = render_template(template.text, values)
+    else:
+        recipe = _apply(user_recipe, template.text, {**checked, **known_managed})
+    model_type = get_path(recipe, ("run", "model_type"))
+    if model_type != model.model_type:
+        raise RecipeError(
+            f"recipe from {source} is for model_type {model_type!r}, but the customizer's model is "
+            f"{model.name} ({model.model_type})"
+        )
+    return BuiltRecipe(recipe=recipe, yaml=dump_recipe(recipe), recipe_name=template.entry.name, source=source)
+
+
+def _apply(user_recipe: dict[str, Any], template_text: str, values: Mapping[str, Any]) -> dict[str, Any]:
+    """Set ``values`` in a copy of the caller's recipe at the places the hub template puts them."""
+    recipe: dict[str, Any] = yaml.safe_load(yaml.safe_dump(user_recipe))  # deep copy, plain types only
+    paths = placeholder_paths(template_text)
+    for name, value in values.items():
+        for path in paths.get(name, []):
+            set_path(recipe, path, value)
+    return recipe

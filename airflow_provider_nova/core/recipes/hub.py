@@ -1,0 +1,183 @@
+"""Resolve Nova recipes from the SageMaker Public Hub, the way the service publishes them.
+
+``DescribeHubContent`` on ``SageMakerPublicHub`` returns a model's document; its
+``RecipeCollection`` lists every published recipe with its technique, LoRA or full rank, instance
+types and, for SageMaker Training Jobs, the template, override-params document and image. Both
+documents are fetched from S3 once per process and cached.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from airflow_provider_nova.core.aws import aws_errors
+from airflow_provider_nova.core.enums import Model, Platform, TrainingMethod
+from airflow_provider_nova.core.errors import RecipeError
+from airflow_provider_nova.core.recipes.overrides import OverrideParams
+from airflow_provider_nova.core.s3 import read_object
+
+if TYPE_CHECKING:
+    from airflow_provider_nova.core.aws import AwsClients
+
+PUBLIC_HUB = "SageMakerPublicHub"
+
+# The hub's CustomizationTechnique for each training method (RFT is published as RLVR).
+TECHNIQUES = {
+    TrainingMethod.SFT_LORA: "SFT",
+    TrainingMethod.SFT_FULLRANK: "SFT",
+    TrainingMethod.RFT_LORA: "RLVR",
+    TrainingMethod.RFT: "RLVR",
+}
+
+
+@dataclass(frozen=True)
+class RecipeEntry:
+    """One entry of a hub document's ``RecipeCollection``."""
+
+    name: str
+    display_name: str
+    type: str
+    technique: str | None
+    peft: str | None
+    instance_count: int | None
+    instance_types: tuple[str, ...]
+    smtj_template_uri: str | None
+    smtj_params_uri: str | None
+    smtj_image_uri: str | None
+    raw: dict[str, Any] = field(repr=False, compare=False)
+
+    @classmethod
+    def from_document(cls, raw: dict[str, Any]) -> RecipeEntry:
+        return cls(
+            name=raw["Name"],
+            display_name=raw.get("DisplayName", raw["Name"]),
+            type=raw.get("Type", ""),
+            technique=raw.get("CustomizationTechnique"),
+            peft=raw.get("Peft"),
+            instance_count=raw.get("InstanceCount"),
+            instance_types=tuple(raw.get("SupportedInstanceTypes", ())),
+            smtj_template_uri=raw.get("SmtjRecipeTemplateS3Uri"),
+            smtj_params_uri=raw.get("SmtjOverrideParamsS3Uri"),
+            smtj_image_uri=raw.get("SmtjImageUri"),
+            raw=raw,
+        )
+
+    def runs_on(self, platform: Platform) -> bool:
+        if platform is Platform.SMTJ:
+            return bool(self.smtj_template_uri and self.smtj_params_uri and self.smtj_image_uri)
+        return "HpEksPayloadTemplateS3Uri" in self.raw
+
+    def is_training_for(self, method: TrainingMethod) -> bool:
+        if self.type != "FineTuning" or self.technique != TECHNIQUES.get(method):
+            return False
+        return (self.peft == "LORA") == method.is_lora
+
+
+@dataclass(frozen=True)
+class RecipeTemplate:
+    """A recipe's template text and its override parameters."""
+
+    entry: RecipeEntry
+    text: str
+    params: OverrideParams
+
+
+class RecipeCache:
+    """What the hub answered, kept for the life of the process (thread-safe)."""
+
+    def __init__(self) -> None:
+        self._items: dict[tuple[str, ...], Any] = {}
+        self._lock = threading.Lock()
+
+    def get_or_load(self, key: tuple[str, ...], load: Any) -> Any:
+        with self._lock:
+            if key in self._items:
+                return self._items[key]
+        value = load()
+        with self._lock:
+            self._items.setdefault(key, value)
+        return value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
+PROCESS_CACHE = RecipeCache()
+
+
+class RecipeHub:
+    """Finds the published recipe for a (model, method, platform, instance type).
+
+    :param clients: the AWS clients to call the hub and S3 with.
+    :param cache: where answers are kept; the per-process cache by default.
+    """
+
+    def __init__(self, clients: AwsClients, cache: RecipeCache | None = None) -> None:
+        self.clients = clients
+        self.cache = cache or PROCESS_CACHE
+
+    def _key(self, *parts: str) -> tuple[str, ...]:
+        return (self.clients.endpoint_url or "aws", self.clients.region_name, *parts)
+
+    def recipes(self, model: Model) -> list[RecipeEntry]:
+        """All recipes the hub publishes for ``model`` in this region."""
+        entries: list[RecipeEntry] = self.cache.get_or_load(
+            self._key("doc", model.hub_content_name), lambda: self._describe(model)
+        )
+        return entries
+
+    def _describe(self, model: Model) -> list[RecipeEntry]:
+        with aws_errors("DescribeHubContent"):
+            answer = self.clients.sagemaker.describe_hub_content(
+                HubName=PUBLIC_HUB, HubContentType="Model", HubContentName=model.hub_content_name
+            )
+        document = json.loads(answer["HubContentDocument"])
+        return [RecipeEntry.from_document(raw) for raw in document.get("RecipeCollection", [])]
+
+    def select_training(
+        self, model: Model, method: TrainingMethod, platform: Platform, instance_type: str
+    ) -> RecipeEntry:
+        """The training recipe for these choices; RecipeError that lists what exists otherwise."""
+        if method not in TECHNIQUES:
+            raise RecipeError(
+                f"{method.name} is not a training method; use one of {', '.join(m.name for m in TECHNIQUES)}"
+            )
+        candidates = [e for e in self.recipes(model) if e.is_training_for(method) and e.runs_on(platform)]
+        if not candidates:
+            raise RecipeError(
+                f"no published {platform.value} recipe for {model.name} with {method.name} in "
+                f"{self.clients.region_name}; the hub offers: {self._offered(model, platform)}"
+            )
+        for entry in candidates:
+            if instance_type in entry.instance_types:
+                return entry
+        allowed = sorted({t for e in candidates for t in e.instance_types})
+        raise RecipeError(
+            f"instance_type {instance_type!r} is not supported for {model.name} {method.name} on "
+            f"{platform.value}; supported instance types: {', '.join(allowed)}"
+        )
+
+    def _offered(self, model: Model, platform: Platform) -> str:
+        methods = [
+            m.name for m in TECHNIQUES if any(e.is_training_for(m) and e.runs_on(platform) for e in self.recipes(model))
+        ]
+        return ", ".join(methods) or "no training recipes"
+
+    def template(self, entry: RecipeEntry) -> RecipeTemplate:
+        """The SMTJ template and override params of ``entry``."""
+        if not (entry.smtj_template_uri and entry.smtj_params_uri):
+            raise RecipeError(f"recipe {entry.name} has no SageMaker Training Jobs template")
+        template_uri, params_uri = entry.smtj_template_uri, entry.smtj_params_uri
+
+        def load() -> RecipeTemplate:
+            with aws_errors("GetObject"):
+                text = read_object(self.clients.s3, template_uri).decode("utf-8")
+                params = json.loads(read_object(self.clients.s3, params_uri))
+            return RecipeTemplate(entry=entry, text=text, params=OverrideParams.from_json(params))
+
+        template: RecipeTemplate = self.cache.get_or_load(self._key("template", template_uri, params_uri), load)
+        return template

@@ -1,0 +1,148 @@
+"""Job results: what a started job is, as JSON-serialisable pydantic models.
+
+``dump()`` writes a result as JSON; ``BaseJobResult.load()`` reads any result back as its own
+subclass through a union discriminated on ``result_type``. A result carries the region (and the
+endpoint, for the local stand-in) so it can look its job up again in another process.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import tarfile
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, TypeAdapter
+
+from airflow_provider_nova.core.enums import JobStatus, Platform, TrainingMethod
+from airflow_provider_nova.core.errors import NovaError
+from airflow_provider_nova.core.s3 import read_object
+
+if TYPE_CHECKING:
+    from airflow_provider_nova.core.aws import AwsClients
+
+
+class ModelArtifacts(BaseModel):
+    """Where a training job's outputs are."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    checkpoint_s3_path: str | None = None
+    output_s3_path: str
+
+
+class BaseJobResult(BaseModel):
+    """A started job: its id, start time and platform."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    result_type: str
+
+    job_id: str
+    started_time: datetime
+    platform: Platform
+    region: str
+    endpoint_url: str | None = None
+    _clients: AwsClients | None = PrivateAttr(default=None)
+
+    def with_clients(self, clients: AwsClients) -> BaseJobResult:
+        """Use ``clients`` for this result's AWS calls; returns self."""
+        self._clients = clients
+        return self
+
+    @property
+    def clients(self) -> AwsClients:
+        if self._clients is None:
+            from airflow_provider_nova.core.aws import AwsClients
+
+            self._clients = AwsClients(region_name=self.region, endpoint_url=self.endpoint_url)
+        return self._clients
+
+    def _runtime_status(self) -> tuple[JobStatus, str]:
+        if self.platform is not Platform.SMTJ:
+            raise NovaError(f"status of {self.platform.value} jobs is not available in this release")
+        from airflow_provider_nova.core.aws import aws_errors
+        from airflow_provider_nova.core.status import map_sagemaker_status
+
+        with aws_errors("DescribeTrainingJob"):
+            raw = self.clients.sagemaker.describe_training_job(TrainingJobName=self.job_id)["TrainingJobStatus"]
+        return map_sagemaker_status(raw), raw
+
+    def get_job_status(self) -> tuple[JobStatus, str]:
+        """Return ``(JobStatus, raw status)`` from the service."""
+        return self._runtime_status()
+
+    def default_dump_path(self) -> Path:
+        return Path(f"./{self.job_id}_{self.platform.value}.json")
+
+    def dump(self, file_path: str | None = None) -> None:
+        """Write this result as JSON to ``file_path`` (``./{job_id}_{platform}.json`` by default)."""
+        path = Path(file_path) if file_path else self.default_dump_path()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(self.model_dump_json(indent=2), encoding="utf-8")
+        tmp.replace(path)
+
+    @classmethod
+    def load(cls, file_path: str) -> BaseJobResult:
+        """Read a dumped result back as the subclass it was written from."""
+        data = json.loads(Path(file_path).read_text(encoding="utf-8"))
+        result: BaseJobResult = _result_adapter().validate_python(data)
+        if not isinstance(result, cls):
+            raise NovaError(f"{file_path} holds a {type(result).__name__}, not a {cls.__name__}")
+        return result
+
+
+class TrainingResult(BaseJobResult):
+    """A started training job."""
+
+    result_type: Literal["training"] = "training"
+    method: TrainingMethod
+    model_artifacts: ModelArtifacts
+    MANIFEST: ClassVar[str] = "manifest.json"
+
+    def get_job_status(self) -> tuple[JobStatus, str]:
+        """Return the status; once completed, also fill in ``model_artifacts.checkpoint_s3_path``."""
+        status, raw = self._runtime_status()
+        if status is JobStatus.COMPLETED and self.model_artifacts.checkpoint_s3_path is None:
+            checkpoint = read_checkpoint(self.clients, self.model_artifacts.output_s3_path)
+            self.model_artifacts = self.model_artifacts.model_copy(update={"checkpoint_s3_path": checkpoint})
+        return status, raw
+
+
+def read_checkpoint(clients: AwsClients, output_tar_uri: str) -> str:
+    """Read the checkpoint URI from the manifest inside a finished job's output tar."""
+    from airflow_provider_nova.core.aws import aws_errors
+
+    with aws_errors("GetObject"):
+        data = read_object(clients.s3, output_tar_uri)
+    with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
+        member = next((m for m in tar.getmembers() if m.name.rsplit("/", 1)[-1] == TrainingResult.MANIFEST), None)
+        handle = tar.extractfile(member) if member else None
+        if handle is None:
+            raise NovaError(f"{output_tar_uri} has no {TrainingResult.MANIFEST}")
+        manifest: dict[str, Any] = json.loads(handle.read())
+    checkpoint = manifest.get("checkpoint_s3_bucket")
+    if not isinstance(checkpoint, str):
+        raise NovaError(f"the manifest in {output_tar_uri} has no checkpoint_s3_bucket")
+    return checkpoint
+
+
+def _concrete_results() -> list[type[BaseJobResult]]:
+    found: list[type[BaseJobResult]] = []
+    pending: list[type[BaseJobResult]] = [BaseJobResult]
+    while pending:
+        for sub in pending.pop().__subclasses__():
+            pending.append(sub)
+            if "result_type" in sub.model_fields and sub.model_fields["result_type"].default:
+                found.append(sub)
+    return found
+
+
+def _result_adapter() -> TypeAdapter[Any]:
+    """A validator for every concrete result class, discriminated on ``result_type``."""
+    members = _concrete_results()
+    if len(members) == 1:
+        return TypeAdapter(members[0])
+    return TypeAdapter(Annotated[Union[tuple(members)], Field(discriminator="result_type")])  # type: ignore[arg-type]

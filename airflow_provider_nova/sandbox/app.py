@@ -1,0 +1,93 @@
+"""The stand-in's WSGI application: moto's server with the Nova pieces moto lacks in front.
+
+SageMaker JSON calls named in ``SAGEMAKER_OPERATIONS`` are answered here; everything else goes to
+moto unchanged. ``/_sandbox/...`` is the control API tests and demos use to steer job outcomes.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from typing import Any
+
+from airflow_provider_nova.sandbox.errors import ServiceError, validation
+from airflow_provider_nova.sandbox.hub import Hub
+from airflow_provider_nova.sandbox.training import TrainingJobs
+
+_REGION = re.compile(r"Credential=[^/]+/\d{8}/([a-z0-9-]+)/")
+CONTROL_PREFIX = "/_sandbox/"
+
+
+def request_region(environ: dict[str, Any]) -> str:
+    """The region a SigV4-signed request was signed for (``us-east-1`` when unsigned)."""
+    match = _REGION.search(environ.get("HTTP_AUTHORIZATION", ""))
+    return match.group(1) if match else "us-east-1"
+
+
+class SandboxApp:
+    """Routes requests between the Nova additions and moto."""
+
+    def __init__(self, moto_app: Callable[..., Any], jobs: TrainingJobs, hub: Hub) -> None:
+        self.moto_app = moto_app
+        self.jobs = jobs
+        self.hub = hub
+        self.sagemaker: dict[str, Callable[[str, dict[str, Any]], dict[str, Any]]] = {
+            "DescribeHubContent": hub.describe_hub_content,
+            "CreateTrainingJob": jobs.create,
+            "DescribeTrainingJob": lambda region, req: jobs.describe(region, req.get("TrainingJobName", "")),
+            "StopTrainingJob": lambda region, req: jobs.stop(region, req.get("TrainingJobName", "")),
+            "ListTrainingJobs": jobs.list_jobs,
+        }
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        self.jobs.advance_all()  # a finished job's outputs exist before any read that follows
+        path = environ.get("PATH_INFO", "")
+        target = environ.get("HTTP_X_AMZ_TARGET", "")
+        if path.startswith(CONTROL_PREFIX):
+            return self._respond(start_response, lambda: self._control(environ, path[len(CONTROL_PREFIX) :]))
+        service, _, operation = target.partition(".")
+        if service == "SageMaker" and operation in self.sagemaker:
+            handler = self.sagemaker[operation]
+            region = request_region(environ)
+            return self._respond(start_response, lambda: handler(region, _json_body(environ)))
+        return self.moto_app(environ, start_response)
+
+    def _control(self, environ: dict[str, Any], route: str) -> dict[str, Any]:
+        body = _json_body(environ)
+        region = body.get("region", "us-east-1")
+        parts = route.strip("/").split("/")
+        if parts == ["health"]:
+            return {"status": "ok", "service": "airflow-provider-nova local AWS stand-in (not AWS)"}
+        if parts == ["config"]:
+            if "job_seconds" in body:
+                self.jobs.job_seconds = float(body["job_seconds"])
+            return {"job_seconds": self.jobs.job_seconds}
+        if len(parts) == 3 and parts[0] == "training-jobs" and parts[2] in ("complete", "fail"):
+            outcome = "Completed" if parts[2] == "complete" else "Failed"
+            return self.jobs.force(region, parts[1], outcome, body.get("reason"))
+        raise ServiceError("NotFound", f"unknown control route {route!r}", 404)
+
+    def _respond(self, start_response: Callable[..., Any], call: Callable[[], dict[str, Any]]) -> list[bytes]:
+        try:
+            status, payload = "200 OK", call()
+        except ServiceError as err:
+            status = f"{err.status} {'Not Found' if err.status == 404 else 'Bad Request'}"
+            payload = {"__type": err.code, "message": err.message}
+        body = json.dumps(payload).encode()
+        start_response(status, [("Content-Type", "application/x-amz-json-1.1"), ("Content-Length", str(len(body)))])
+        return [body]
+
+
+def _json_body(environ: dict[str, Any]) -> dict[str, Any]:
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    raw = environ["wsgi.input"].read(length) if length else b""
+    if not raw:
+        return {}
+    try:
+        data = json.loads(raw)
+    except ValueError as exc:
+        raise validation(f"request body is not JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise validation("request body must be a JSON object")
+    return data

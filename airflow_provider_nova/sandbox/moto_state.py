@@ -1,0 +1,68 @@
+"""Direct access to moto's in-process S3 and CloudWatch Logs state.
+
+The stand-in writes what a finished job leaves behind (output tars, checkpoints, log lines)
+straight into moto's backends, so a client sees it through the ordinary S3 and Logs APIs.
+Everything that touches moto's internals is in this module.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+ACCOUNT_ID = "123456789012"
+
+
+def _s3() -> Any:
+    from moto.s3.models import s3_backends
+
+    return s3_backends[ACCOUNT_ID]["aws"]
+
+
+def _logs(region: str) -> Any:
+    from moto.logs.models import logs_backends
+
+    return logs_backends[ACCOUNT_ID][region]
+
+
+def ensure_bucket(bucket: str, region: str) -> None:
+    """Create ``bucket`` unless it exists."""
+    backend = _s3()
+    if bucket not in backend.buckets:
+        backend.create_bucket(bucket, region)
+
+
+def put_object(bucket: str, key: str, data: bytes) -> None:
+    """Store ``data`` at ``s3://bucket/key``."""
+    _s3().put_object(bucket, key, data)
+
+
+def object_exists(bucket: str, key: str) -> bool:
+    """True when ``s3://bucket/key`` exists."""
+    bucket_obj = _s3().buckets.get(bucket)
+    return bucket_obj is not None and key in bucket_obj.keys
+
+
+def prefix_has_objects(bucket: str, prefix: str) -> bool:
+    """True when at least one object's key starts with ``prefix``."""
+    bucket_obj = _s3().buckets.get(bucket)
+    if bucket_obj is None:
+        return False
+    return any(key.startswith(prefix) for key in bucket_obj.keys.keys())  # noqa: SIM118 - moto key store
+
+
+def bucket_exists(bucket: str) -> bool:
+    return bucket in _s3().buckets
+
+
+def append_log_lines(region: str, group: str, stream: str, lines: list[str]) -> None:
+    """Append ``lines`` to a log stream, creating the group and stream when missing."""
+    backend = _logs(region)
+    if group not in backend.groups:
+        backend.create_log_group(group, tags={})
+    if stream not in backend.groups[group].streams:
+        backend.create_log_stream(group, stream)
+    now = int(time.time() * 1000)
+    events = [{"timestamp": now, "message": line} for line in lines]
+    if events:
+        backend.put_log_events(group, stream, events)

@@ -1,0 +1,84 @@
+"""Set up the stand-in's account the way a real one would be: a bucket, data and a role to run as."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+SAGEMAKER_TRUST = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"}, "Action": "sts:AssumeRole"}
+        ],
+    }
+)
+
+SAMPLE_SFT_ROWS = [
+    {
+        "schemaVersion": "bedrock-conversation-2024",
+        "system": [{"text": "You are a helpful support agent."}],
+        "messages": [
+            {"role": "user", "content": [{"text": f"How do I reset my password? (ticket {i})"}]},
+            {"role": "assistant", "content": [{"text": "Open Settings, choose Security, then Reset password."}]},
+        ],
+    }
+    for i in range(20)
+]
+
+
+def create_role(endpoint_url: str, role_name: str, region: str = "us-east-1") -> str:
+    """Create an IAM role SageMaker may assume (once); return its ARN."""
+    import boto3
+
+    iam = boto3.client("iam", endpoint_url=endpoint_url, region_name=region)
+    try:
+        arn: str = iam.get_role(RoleName=role_name)["Role"]["Arn"]
+    except iam.exceptions.NoSuchEntityException:
+        arn = iam.create_role(RoleName=role_name, Path="/service-role/", AssumeRolePolicyDocument=SAGEMAKER_TRUST)[
+            "Role"
+        ]["Arn"]
+    return arn
+
+
+def assume_role_env(endpoint_url: str, role_arn: str, region: str = "us-east-1") -> dict[str, str]:
+    """Credentials of ``role_arn`` as environment variables, as a notebook or Airflow worker role has them."""
+    import boto3
+
+    sts = boto3.client("sts", endpoint_url=endpoint_url, region_name=region)
+    creds: dict[str, Any] = sts.assume_role(RoleArn=role_arn, RoleSessionName="nova-rehearsal")["Credentials"]
+    return {
+        "AWS_ACCESS_KEY_ID": creds["AccessKeyId"],
+        "AWS_SECRET_ACCESS_KEY": creds["SecretAccessKey"],
+        "AWS_SESSION_TOKEN": creds["SessionToken"],
+    }
+
+
+def put_jsonl(endpoint_url: str, uri: str, rows: list[dict[str, Any]], region: str = "us-east-1") -> None:
+    """Write ``rows`` as JSON Lines to ``uri``, creating the bucket when missing."""
+    import boto3
+
+    s3 = boto3.client("s3", endpoint_url=endpoint_url, region_name=region)
+    bucket, _, key = uri[5:].partition("/")
+    existing = {b["Name"] for b in s3.list_buckets().get("Buckets", [])}
+    if bucket not in existing:
+        s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket=bucket, Key=key, Body="".join(json.dumps(r) + "\n" for r in rows).encode())
+
+
+def use_stand_in(endpoint_url: str, region: str = "us-east-1") -> None:
+    """Point this process's boto3 at the stand-in, with throw-away credentials (never real ones)."""
+    os.environ.update(
+        {
+            "AWS_ENDPOINT_URL": endpoint_url,
+            "AWS_DEFAULT_REGION": region,
+            "AWS_ACCESS_KEY_ID": "sandbox",
+            "AWS_SECRET_ACCESS_KEY": "sandbox",
+            "AWS_CONFIG_FILE": os.devnull,
+            "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+            "AWS_EC2_METADATA_DISABLED": "true",
+        }
+    )
+    os.environ.pop("AWS_SESSION_TOKEN", None)
+    os.environ.pop("AWS_PROFILE", None)

@@ -1,0 +1,116 @@
+"""Start and stop the local AWS stand-in on loopback."""
+
+from __future__ import annotations
+
+import json
+import threading
+import urllib.request
+from typing import Any
+
+from airflow_provider_nova.sandbox.app import CONTROL_PREFIX, SandboxApp
+from airflow_provider_nova.sandbox.hub import Hub
+from airflow_provider_nova.sandbox.training import TrainingJobs
+
+BANNER = "airflow-provider-nova local AWS stand-in (moto + Nova additions); a rehearsal stage, NOT AWS"
+
+
+def _request_handler(verbose: bool) -> Any:
+    from moto.moto_server.threaded_moto_server import MotoRequestHandler  # type: ignore[attr-defined]
+
+    class Handler(MotoRequestHandler):  # type: ignore[misc,unused-ignore]
+        def log_request(self, *args: Any, **kwargs: Any) -> None:
+            if verbose:
+                super().log_request(*args, **kwargs)
+
+    return Handler
+
+
+class NovaSandbox:
+    """The local AWS stand-in: moto's server plus Nova recipes, job lifecycles and artifacts.
+
+    It serves one process: moto keeps its state in module globals, so run one stand-in per process.
+
+    :param host: address to bind; loopback by default, never a public interface.
+    :param port: port to bind; 0 picks a free one (read it back from ``endpoint_url``).
+    :param job_seconds: how long a job stays InProgress before it completes.
+    :param verbose: log every request.
+    """
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, job_seconds: float = 5.0, verbose: bool = False) -> None:
+        self.host = host
+        self.verbose = verbose
+        self.port = port
+        self.jobs = TrainingJobs(job_seconds=job_seconds)
+        self.hub = Hub()
+        self._server: Any = None
+        self._thread: threading.Thread | None = None
+
+    def __repr__(self) -> str:
+        return f"NovaSandbox(endpoint_url={self.endpoint_url!r})"
+
+    @property
+    def endpoint_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def build_app(self) -> SandboxApp:
+        from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+        return SandboxApp(DomainDispatcherApplication(create_backend_app), self.jobs, self.hub)
+
+    def start(self) -> NovaSandbox:
+        """Start serving in a daemon thread; returns self once the port is bound."""
+        from werkzeug.serving import make_server
+
+        handler = _request_handler(self.verbose)
+        self._server = make_server(self.host, self.port, self.build_app(), threaded=True, request_handler=handler)
+        self.port = self._server.server_address[1]
+        self._thread = threading.Thread(target=self._server.serve_forever, name="nova-sandbox", daemon=True)
+        self._thread.start()
+        return self
+
+    def wait(self) -> None:
+        """Block until the server stops (or the process is interrupted)."""
+        if self._thread is not None:
+            self._thread.join()
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> NovaSandbox:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+class SandboxControl:
+    """Client of a running stand-in's control API (works across processes)."""
+
+    def __init__(self, endpoint_url: str, region: str = "us-east-1") -> None:
+        self.endpoint_url = endpoint_url.rstrip("/")
+        self.region = region
+
+    def _post(self, route: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+        payload = json.dumps({"region": self.region, **(body or {})}).encode()
+        url = self.endpoint_url + CONTROL_PREFIX + route
+        if not url.startswith(("http://", "https://")):
+            raise ValueError(f"the stand-in's endpoint must be an http(s) URL, got {self.endpoint_url!r}")
+        request = urllib.request.Request(url, data=payload, method="POST")  # noqa: S310 - scheme checked above
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - scheme checked above
+            result: dict[str, Any] = json.loads(response.read())
+        return result
+
+    def health(self) -> dict[str, Any]:
+        return self._post("health")
+
+    def set_job_seconds(self, seconds: float) -> None:
+        self._post("config", {"job_seconds": seconds})
+
+    def complete_job(self, name: str) -> str:
+        return str(self._post(f"training-jobs/{name}/complete")["TrainingJobStatus"])
+
+    def fail_job(self, name: str, reason: str | None = None) -> str:
+        return str(self._post(f"training-jobs/{name}/fail", {"reason": reason})["TrainingJobStatus"])

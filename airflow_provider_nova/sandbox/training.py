@@ -1,0 +1,277 @@
+"""SageMaker training jobs with a lifecycle: InProgress, then Completed, Stopped or Failed.
+
+A job stays ``InProgress`` for ``job_seconds`` (set when the stand-in starts, or changed through
+its control API), then completes and writes what a Nova job writes: the output tar with the
+checkpoint manifest, and CloudWatch log lines. A job whose inputs do not exist fails the way
+SageMaker does, with a ``FailureReason``. ``StopTrainingJob`` moves it to ``Stopping`` and on to
+``Stopped``. Time is read from an injectable clock so tests never sleep.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import tarfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from airflow_provider_nova.sandbox import moto_state
+from airflow_provider_nova.sandbox.errors import ServiceError, validation
+
+LOG_GROUP = "/aws/sagemaker/TrainingJobs"
+_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
+_ROLE = re.compile(r"^arn:aws[a-z\-]*:iam::\d{12}:role/?[a-zA-Z_0-9+=,.@\-_/]+$")
+
+
+@dataclass
+class Job:
+    """One training job and the request that created it."""
+
+    name: str
+    region: str
+    request: dict[str, Any]
+    created: float
+    status: str = "InProgress"
+    secondary: str = "Starting"
+    failure_reason: str | None = None
+    ended: float | None = None
+    forced: str | None = None  # "Completed" or "Failed" asked through the control API
+    forced_reason: str | None = None
+    stop_requested: float | None = None
+    transitions: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def arn(self) -> str:
+        return f"arn:aws:sagemaker:{self.region}:{moto_state.ACCOUNT_ID}:training-job/{self.name.lower()}"
+
+
+def _split_s3(uri: str) -> tuple[str, str]:
+    bucket, _, key = uri[5:].partition("/")
+    return bucket, key
+
+
+class TrainingJobs:
+    """The training jobs of the stand-in, across regions."""
+
+    def __init__(self, job_seconds: float = 5.0, clock: Callable[[], float] = time.time) -> None:
+        self.job_seconds = job_seconds
+        self.clock = clock
+        self._jobs: dict[tuple[str, str], Job] = {}
+        self._lock = threading.RLock()
+
+    # -- API operations --------------------------------------------------------------------
+    def create(self, region: str, request: dict[str, Any]) -> dict[str, Any]:
+        name = request.get("TrainingJobName", "")
+        if not _NAME.match(name):
+            raise validation(
+                f"1 validation error detected: Value '{name}' at 'trainingJobName' failed to satisfy "
+                "constraint: Member must satisfy regular expression pattern: ^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}"
+            )
+        if not _ROLE.match(request.get("RoleArn", "")):
+            raise validation(f"Invalid RoleArn: {request.get('RoleArn')!r}")
+        with self._lock:
+            if (region, name) in self._jobs:
+                raise ServiceError(
+                    "ResourceInUse",
+                    f"Training job names must be unique within an AWS account and region, and a training job with this name already exists ({self._jobs[(region, name)].arn})",
+                )
+            job = Job(name=name, region=region, request=request, created=self.clock())
+            self._transition(job, "Starting", "Preparing the instances for training")
+            self._jobs[(region, name)] = job
+        moto_state.append_log_lines(
+            region,
+            LOG_GROUP,
+            self._stream(job),
+            [
+                f"Nova sandbox (local stand-in, not AWS): training job {name} started",
+                f"Image: {request['AlgorithmSpecification'].get('TrainingImage')}",
+                f"Instances: {request['ResourceConfig']['InstanceCount']} x {request['ResourceConfig']['InstanceType']}",
+            ],
+        )
+        return {"TrainingJobArn": job.arn}
+
+    def describe(self, region: str, name: str) -> dict[str, Any]:
+        job = self._get(region, name)
+        self.advance(job)
+        req = job.request
+        out: dict[str, Any] = {
+            "TrainingJobName": job.name,
+            "TrainingJobArn": job.arn,
+            "TrainingJobStatus": job.status,
+            "SecondaryStatus": job.secondary,
+            "AlgorithmSpecification": req["AlgorithmSpecification"],
+            "RoleArn": req["RoleArn"],
+            "InputDataConfig": req.get("InputDataConfig", []),
+            "OutputDataConfig": req["OutputDataConfig"],
+            "ResourceConfig": req["ResourceConfig"],
+            "StoppingCondition": req["StoppingCondition"],
+            "HyperParameters": req.get("HyperParameters", {}),
+            "CreationTime": job.created,
+            "TrainingStartTime": job.created,
+            "LastModifiedTime": job.ended or job.created,
+            "SecondaryStatusTransitions": job.transitions,
+        }
+        for key in ("TensorBoardOutputConfig", "Environment", "VpcConfig"):
+            if key in req:
+                out[key] = req[key]
+        if job.ended is not None:
+            out["TrainingEndTime"] = job.ended
+            out["TrainingTimeInSeconds"] = int(job.ended - job.created)
+            out["BillableTimeInSeconds"] = int(job.ended - job.created)
+        if job.status == "Completed":
+            out["ModelArtifacts"] = {"S3ModelArtifacts": self._output_prefix(job) + "output/model.tar.gz"}
+        if job.failure_reason:
+            out["FailureReason"] = job.failure_reason
+        return out
+
+    def stop(self, region: str, name: str) -> dict[str, Any]:
+        job = self._get(region, name)
+        self.advance(job)
+        with self._lock:
+            if job.status != "InProgress":
+                raise validation(f"The request was rejected because the training job is in status {job.status}.")
+            job.status, job.stop_requested = "Stopping", self.clock()
+            self._transition(job, "Stopping", "Stopping the training job")
+        return {}
+
+    def list_jobs(self, region: str, request: dict[str, Any]) -> dict[str, Any]:
+        jobs = [j for (r, _), j in sorted(self._jobs.items(), key=lambda kv: -kv[1].created) if r == region]
+        for job in jobs:
+            self.advance(job)
+        contains = request.get("NameContains")
+        status = request.get("StatusEquals")
+        rows = [
+            {
+                "TrainingJobName": j.name,
+                "TrainingJobArn": j.arn,
+                "CreationTime": j.created,
+                "TrainingJobStatus": j.status,
+                "LastModifiedTime": j.ended or j.created,
+            }
+            for j in jobs
+            if (not contains or contains in j.name) and (not status or status == j.status)
+        ]
+        return {"TrainingJobSummaries": rows[: int(request.get("MaxResults", 100))]}
+
+    # -- control API -------------------------------------------------------------------------
+    def force(self, region: str, name: str, outcome: str, reason: str | None = None) -> dict[str, Any]:
+        """Make the job end ``Completed`` or ``Failed`` at its next observation."""
+        if outcome not in ("Completed", "Failed"):
+            raise validation(f"outcome must be Completed or Failed, got {outcome!r}")
+        job = self._get(region, name)
+        with self._lock:
+            job.forced, job.forced_reason = outcome, reason or "AlgorithmError: failure injected by the sandbox"
+        self.advance(job)
+        return {"TrainingJobStatus": job.status}
+
+    def advance_all(self) -> None:
+        for job in list(self._jobs.values()):
+            self.advance(job)
+
+    # -- lifecycle -----------------------------------------------------------------------------
+    def advance(self, job: Job) -> None:
+        """Move ``job`` along its lifecycle to where the clock says it is."""
+        with self._lock:
+            if job.status in ("Completed", "Failed", "Stopped"):
+                return
+            now = self.clock()
+            if job.status == "Stopping":
+                self._finish(job, "Stopped", "Stopped", None)
+                return
+            if job.secondary == "Starting" and job.forced is None and now - job.created < self.job_seconds / 2:
+                return
+            if job.secondary == "Starting":
+                self._transition(job, "Training", "Training image download completed. Training in progress.")
+            problem = self._missing_input(job)
+            if problem:
+                self._finish(job, "Failed", "Failed", problem)
+            elif job.forced == "Failed":
+                self._finish(job, "Failed", "Failed", job.forced_reason)
+            elif job.forced == "Completed" or now - job.created >= self.job_seconds:
+                self._write_outputs(job)
+                self._finish(job, "Completed", "Completed", None)
+
+    def _finish(self, job: Job, status: str, secondary: str, reason: str | None) -> None:
+        job.status, job.failure_reason, job.ended = status, reason, self.clock()
+        self._transition(job, secondary, reason or f"Training job {status.lower()}")
+        moto_state.append_log_lines(
+            job.region,
+            LOG_GROUP,
+            self._stream(job),
+            [f"Training job {job.name} {status}" + (f": {reason}" if reason else "")],
+        )
+
+    def _transition(self, job: Job, status: str, message: str) -> None:
+        now = self.clock()
+        if job.transitions:
+            job.transitions[-1]["EndTime"] = now
+        job.secondary = status
+        job.transitions.append({"Status": status, "StartTime": now, "StatusMessage": message})
+
+    def _missing_input(self, job: Job) -> str | None:
+        for channel in job.request.get("InputDataConfig", []):
+            uri = channel["DataSource"]["S3DataSource"]["S3Uri"]
+            bucket, key = _split_s3(uri)
+            if not moto_state.prefix_has_objects(bucket, key):
+                return (
+                    f'ClientError: No S3 objects found under S3 URL "{uri}" given in input data source '
+                    f"(channel {channel['ChannelName']}). Please ensure that the bucket exists in the selected "
+                    "region, that objects exist under that S3 prefix, and that the role has access to them."
+                )
+        return None
+
+    def _output_prefix(self, job: Job) -> str:
+        return str(job.request["OutputDataConfig"]["S3OutputPath"]).rstrip("/") + f"/{job.name}/"
+
+    def _write_outputs(self, job: Job) -> None:
+        bucket, prefix = _split_s3(self._output_prefix(job))
+        escrow = f"customer-escrow-{moto_state.ACCOUNT_ID}-smtj-{job.region}"
+        moto_state.ensure_bucket(escrow, job.region)
+        checkpoint = f"s3://{escrow}/{job.name}/{int(job.created)}/"
+        moto_state.put_object(
+            escrow,
+            f"{job.name}/{int(job.created)}/model_info.json",
+            json.dumps({"job": job.name, "note": "sandbox checkpoint marker, not model weights"}).encode(),
+        )
+        manifest = json.dumps({"checkpoint_s3_bucket": checkpoint}).encode()
+        moto_state.ensure_bucket(bucket, job.region)
+        moto_state.put_object(bucket, prefix + "output/output.tar.gz", _tar({"manifest.json": manifest}))
+        moto_state.put_object(bucket, prefix + "output/model.tar.gz", _tar({}))
+        epochs = self._log_lines(job)
+        moto_state.append_log_lines(job.region, LOG_GROUP, self._stream(job), epochs)
+
+    def _log_lines(self, job: Job) -> list[str]:
+        hp = job.request.get("HyperParameters", {})
+        base = hp.get("base_model") or hp.get("base_model_location", "")
+        return [
+            f"Loading recipe from {hp.get('sagemaker_recipe_local_path', '')}",
+            f"Base model: {base}",
+            *(f"Step {i * 10}: loss={2.0 / (i + 1):.4f}" for i in range(5)),
+            "Saving checkpoint to the escrow bucket",
+        ]
+
+    def _stream(self, job: Job) -> str:
+        return f"{job.name}/algo-1-{int(job.created)}"
+
+    def _get(self, region: str, name: str) -> Job:
+        job = self._jobs.get((region, name))
+        if job is None:
+            raise ServiceError(
+                "ValidationException", f"Requested resource not found: training job {name} does not exist"
+            )
+        return job
+
+
+def _tar(files: dict[str, bytes]) -> bytes:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            info.mtime = 0
+            tar.addfile(info, io.BytesIO(data))
+    return buf.getvalue()

@@ -1,0 +1,53 @@
+"""Shared fixtures: the local AWS stand-in on loopback, and credentials that can never reach AWS."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+# Fake credentials and no shared config: a test that forgot the stand-in fails, it never reaches AWS.
+os.environ.update(
+    {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_CONFIG_FILE": os.devnull,
+        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "AWS_ENDPOINT_URL": "http://127.0.0.1:9",  # discard port until the stand-in is started
+    }
+)
+os.environ.pop("AWS_PROFILE", None)
+
+
+@pytest.fixture(scope="session")
+def sandbox() -> Iterator[object]:
+    """The local AWS stand-in, started once per test session on a free loopback port."""
+    from airflow_provider_nova.sandbox import NovaSandbox
+
+    server = NovaSandbox(port=0, job_seconds=3600).start()
+    os.environ["AWS_ENDPOINT_URL"] = server.endpoint_url
+    try:
+        yield server
+    finally:
+        server.stop()
+        os.environ["AWS_ENDPOINT_URL"] = "http://127.0.0.1:9"
+
+
+@pytest.fixture
+def aws(sandbox: object) -> object:
+    """AwsClients for us-east-1 pointed at the stand-in."""
+    from airflow_provider_nova.core.aws import AwsClients
+
+    return AwsClients(region_name="us-east-1", endpoint_url=sandbox.endpoint_url)  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def control(sandbox: object) -> object:
+    """The stand-in's control API (complete or fail a job on demand)."""
+    from airflow_provider_nova.sandbox import SandboxControl
+
+    return SandboxControl(sandbox.endpoint_url)  # type: ignore[attr-defined]
