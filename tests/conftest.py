@@ -51,3 +51,23 @@ def control(sandbox: object) -> object:
     from airflow_provider_nova.sandbox import SandboxControl
 
     return SandboxControl(sandbox.endpoint_url)  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def account(sandbox: object, control: object, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """A fresh stand-in account: ``s3://my-bucket`` with SFT data, and the process running as a role.
+
+    The caller's credentials are those of an assumed IAM role, as on an Airflow worker or in a
+    SageMaker notebook, so runtimes find their execution role without being told.
+    """
+    from airflow_provider_nova.sandbox import rehearsal
+
+    endpoint = sandbox.endpoint_url  # type: ignore[attr-defined]
+    control.reset()  # type: ignore[attr-defined]
+    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        monkeypatch.setenv(key, "testing")
+    rehearsal.put_jsonl(endpoint, "s3://my-bucket/training-data/train.jsonl", rehearsal.SAMPLE_SFT_ROWS)
+    role_arn = rehearsal.create_role(endpoint, "NovaCustomizationRole")
+    for key, value in rehearsal.assume_role_env(endpoint, role_arn).items():
+        monkeypatch.setenv(key, value)
+    return {"role_arn": role_arn, "endpoint_url": endpoint}

@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from airflow_provider_nova.sandbox import moto_state
 from airflow_provider_nova.sandbox.errors import ServiceError, validation
 from airflow_provider_nova.sandbox.hub import Hub
 from airflow_provider_nova.sandbox.training import TrainingJobs
@@ -59,6 +60,11 @@ class SandboxApp:
         parts = route.strip("/").split("/")
         if parts == ["health"]:
             return {"status": "ok", "service": "airflow-provider-nova local AWS stand-in (not AWS)"}
+        if parts == ["reset"]:
+            moto_state.reset()
+            self.jobs.reset()
+            self.hub.reset()
+            return {"reset": True}
         if parts == ["config"]:
             if "job_seconds" in body:
                 self.jobs.job_seconds = float(body["job_seconds"])

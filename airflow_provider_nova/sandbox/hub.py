@@ -2,7 +2,8 @@
 
 ``DescribeHubContent`` answers with a region's view of a model document: only the recipes that
 have an image in that region, with the template and override-params objects in that region's
-``jumpstart-cache-prod-<region>`` bucket (seeded on first use) and the region's image URI.
+``jumpstart-cache-prod-<region>`` bucket and the region's image URI. The buckets are seeded when
+the stand-in starts, for every region the snapshot has images in.
 """
 
 from __future__ import annotations
@@ -37,7 +38,6 @@ class Hub:
             raise validation(f"HubContentType {kind} is not served by the stand-in; use Model")
         if name not in hub_snapshot.list_model_documents():
             raise ServiceError("ResourceNotFound", f"Hub content {name} of type Model does not exist in {hub}")
-        self.seed(region)
         doc = hub_snapshot.load_model_document(name)
         recipes = [self._regional_entry(entry, region) for entry in doc["Recipes"]]
         document = {"ModelType": doc["ModelType"], "RecipeCollection": [r for r in recipes if r]}
@@ -71,6 +71,25 @@ class Hub:
         if region in hp_images:
             out["HpEksImageUri"] = hp_images[region]
         return out
+
+    def reset(self) -> None:
+        """Seed the recipe buckets again after moto forgot them: AWS's public buckets never go away."""
+        with self._lock:
+            regions, self._seeded = set(self._seeded), set()
+        for region in sorted(regions):
+            self.seed(region)
+
+    def regions(self) -> list[str]:
+        """Every region some recipe of the snapshot has an image in."""
+        found: set[str] = set()
+        for name in hub_snapshot.list_model_documents():
+            for entry in hub_snapshot.load_model_document(name)["Recipes"]:
+                found.update(entry.get("SmtjImageUris", {}), entry.get("HpEksImageUris", {}))
+        return sorted(found)
+
+    def seed_all(self) -> None:
+        for region in self.regions():
+            self.seed(region)
 
     def seed(self, region: str) -> None:
         """Put the recipe templates and override params into the region's recipe bucket."""

@@ -25,6 +25,13 @@ def _logs(region: str) -> Any:
     return logs_backends[ACCOUNT_ID][region]
 
 
+def reset() -> None:
+    """Forget everything moto holds (buckets, roles, log groups) in this process."""
+    from moto.moto_api._internal.models import moto_api_backend
+
+    moto_api_backend.reset()
+
+
 def ensure_bucket(bucket: str, region: str) -> None:
     """Create ``bucket`` unless it exists."""
     backend = _s3()

@@ -55,7 +55,9 @@ class NovaSandbox:
     def build_app(self) -> SandboxApp:
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
-        return SandboxApp(DomainDispatcherApplication(create_backend_app), self.jobs, self.hub)
+        app = SandboxApp(DomainDispatcherApplication(create_backend_app), self.jobs, self.hub)
+        self.hub.seed_all()
+        return app
 
     def start(self) -> NovaSandbox:
         """Start serving in a daemon thread; returns self once the port is bound."""
@@ -105,6 +107,10 @@ class SandboxControl:
 
     def health(self) -> dict[str, Any]:
         return self._post("health")
+
+    def reset(self) -> None:
+        """Forget every bucket, role, log and job: a fresh account."""
+        self._post("reset")
 
     def set_job_seconds(self, seconds: float) -> None:
         self._post("config", {"job_seconds": seconds})

@@ -168,6 +168,10 @@ class TrainingJobs:
         self.advance(job)
         return {"TrainingJobStatus": job.status}
 
+    def reset(self) -> None:
+        with self._lock:
+            self._jobs.clear()
+
     def advance_all(self) -> None:
         for job in list(self._jobs.values()):
             self.advance(job)

@@ -1,0 +1,118 @@
+"""The CreateTrainingJob each supported (model, method) becomes, sent over HTTP to the stand-in."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import yaml
+
+from airflow_provider_nova.core import AwsClients, Model, NovaModelCustomizer, SMTJRuntimeManager, TrainingMethod
+
+LAMBDA = "arn:aws:lambda:us-east-1:123456789012:function:reward-fn"
+ECR = "708977205387.dkr.ecr.us-east-1.amazonaws.com/nova-fine-tune-repo"
+
+# (model, method, instance type, count, recipe, image tag), checked by hand against the published recipes.
+CASES = [
+    (Model.NOVA_MICRO, TrainingMethod.SFT_LORA, "ml.p5.48xlarge", 2, "nova_micro_1_0_p5_p4d_gpu_lora_sft", "SM-TJ-SFT-latest"),
+    (Model.NOVA_MICRO, TrainingMethod.SFT_LORA, "ml.g5.12xlarge", 1, "nova_micro_1_0_g5_g6_12x_gpu_lora_sft", "SM-TJ-SFT-latest"),
+    (Model.NOVA_MICRO, TrainingMethod.SFT_FULLRANK, "ml.p4d.24xlarge", 4, "nova_micro_1_0_p5_p4d_gpu_sft", "SM-TJ-SFT-latest"),
+    (Model.NOVA_LITE, TrainingMethod.SFT_LORA, "ml.p5.48xlarge", 4, "nova_lite_1_0_p5_p4d_gpu_lora_sft", "SM-TJ-SFT-latest"),
+    (Model.NOVA_LITE, TrainingMethod.SFT_FULLRANK, "ml.p5en.48xlarge", 8, "nova_lite_1_0_p5_p4d_gpu_sft", "SM-TJ-SFT-latest"),
+    (Model.NOVA_LITE_2, TrainingMethod.SFT_LORA, "ml.p5.48xlarge", 4, "nova_lite_2_0_p5_gpu_lora_sft", "SM-TJ-SFT-V2-latest"),
+    (Model.NOVA_LITE_2, TrainingMethod.SFT_FULLRANK, "ml.p5en.48xlarge", 16, "nova_lite_2_0_p5_gpu_sft", "SM-TJ-SFT-V2-latest"),
+    (Model.NOVA_LITE_2, TrainingMethod.RFT_LORA, "ml.p5.48xlarge", 2, "nova_lite_v2_smtj_p5_p5en_gpu_lora_rft", "SM-TJ-RFT-V2-latest"),
+    (Model.NOVA_LITE_2, TrainingMethod.RFT, "ml.p5en.48xlarge", 4, "nova_lite_v2_smtj_p5_p5en_gpu_rft", "SM-TJ-RFT-V2-latest"),
+    (Model.NOVA_PRO, TrainingMethod.SFT_LORA, "ml.p5.48xlarge", 6, "nova_pro_1_0_p5_p4d_gpu_lora_sft", "SM-TJ-SFT-latest"),
+    (Model.NOVA_PRO, TrainingMethod.SFT_FULLRANK, "ml.p5.48xlarge", 12, "nova_pro_1_0_p5_gpu_sft", "SM-TJ-SFT-latest"),
+]  # fmt: skip
+
+
+def capture_create_requests(clients: AwsClients) -> list[dict[str, Any]]:
+    sent: list[dict[str, Any]] = []
+    clients.sagemaker.meta.events.register(
+        "provide-client-params.sagemaker.CreateTrainingJob", lambda params, **_: sent.append(dict(params))
+    )
+    return sent
+
+
+@pytest.mark.parametrize(("model", "method", "instance_type", "count", "recipe_name", "tag"), CASES)
+def test_create_training_job_request(
+    account: dict[str, str],
+    model: Model,
+    method: TrainingMethod,
+    instance_type: str,
+    count: int,
+    recipe_name: str,
+    tag: str,
+) -> None:
+    clients = AwsClients(region_name="us-east-1")
+    sent = capture_create_requests(clients)
+    infra = SMTJRuntimeManager(instance_type, count, clients=clients)
+    customizer = NovaModelCustomizer(
+        model, method, infra, data_s3_path="s3://my-bucket/training-data/", output_s3_path="s3://my-bucket/output/"
+    )
+    job = f"job-{recipe_name.replace('_', '-')}"[:63]
+    plan = customizer.plan_training(job, rft_lambda_arn=LAMBDA if method.is_rft else None)
+    assert plan.recipe.recipe_name == recipe_name
+
+    result = customizer.train(job, rft_lambda_arn=LAMBDA if method.is_rft else None)
+
+    assert result.job_id == job
+    assert len(sent) == 1
+    request = sent[0]
+    assert set(request) == {
+        "TrainingJobName", "HyperParameters", "AlgorithmSpecification", "RoleArn", "InputDataConfig",
+        "OutputDataConfig", "ResourceConfig", "StoppingCondition", "TensorBoardOutputConfig",
+    }  # fmt: skip
+    assert request["AlgorithmSpecification"] == {"TrainingInputMode": "File", "TrainingImage": f"{ECR}:{tag}"}
+    assert request["RoleArn"] == account["role_arn"]
+    assert request["ResourceConfig"] == {"InstanceType": instance_type, "InstanceCount": count, "VolumeSizeInGB": 30}
+    assert request["StoppingCondition"] == {"MaxRuntimeInSeconds": 86400}
+    assert request["OutputDataConfig"] == {"S3OutputPath": "s3://my-bucket/output/"}
+    assert request["TensorBoardOutputConfig"] == {"S3OutputPath": "s3://my-bucket/output/"}
+    data_type = "S3Prefix" if method.is_rft else "Converse"
+    assert request["InputDataConfig"] == [
+        {
+            "ChannelName": "train",
+            "DataSource": {
+                "S3DataSource": {
+                    "S3DataType": data_type,
+                    "S3Uri": "s3://my-bucket/training-data/",
+                    "S3DataDistributionType": "FullyReplicated",
+                }
+            },
+        },
+        {
+            "ChannelName": "recipe",
+            "DataSource": {
+                "S3DataSource": {
+                    "S3DataType": "S3Prefix",
+                    "S3Uri": f"s3://my-bucket/output/{job}/input/recipe/",
+                    "S3DataDistributionType": "FullyReplicated",
+                }
+            },
+        },
+    ]
+    expected_hp = {
+        "sagemaker_recipe_local_path": "/opt/ml/input/data/recipe/recipe.yaml",
+        "base_model": model.model_path,
+    }
+    if method.is_rft:
+        expected_hp["reward_lambda_arn"] = LAMBDA
+    assert request["HyperParameters"] == expected_hp
+
+    # The stand-in holds the job, and the rendered recipe is kept beside the output.
+    described = clients.sagemaker.describe_training_job(TrainingJobName=job)
+    assert described["TrainingJobStatus"] == "InProgress"
+    body = clients.s3.get_object(Bucket="my-bucket", Key=f"output/{job}/input/recipe/recipe.yaml")["Body"].read()
+    assert body.decode() == plan.recipe.yaml
+    recipe = yaml.safe_load(body)
+    assert recipe["run"]["name"] == job
+    assert recipe["run"]["model_type"] == model.model_type
+    assert recipe["run"]["model_name_or_path"] == model.model_path
+    if "replicas" in recipe["run"]:
+        assert recipe["run"]["replicas"] == count
+    if method.is_rft:
+        assert recipe["run"]["reward_lambda_arn"] == LAMBDA
+        assert recipe["training_config"]["rollout"]["rewards"]["api_endpoint"]["lambda_arn"] == LAMBDA
