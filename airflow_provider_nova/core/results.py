@@ -46,6 +46,14 @@ class BaseJobResult(BaseModel):
     endpoint_url: str | None = None
     _clients: AwsClients | None = PrivateAttr(default=None)
 
+    def __eq__(self, other: object) -> bool:
+        """Results are equal when they describe the same job the same way (clients aside)."""
+        if not isinstance(other, BaseJobResult):
+            return NotImplemented
+        return type(self) is type(other) and self.model_dump() == other.model_dump()
+
+    __hash__ = None  # type: ignore[assignment]
+
     def with_clients(self, clients: AwsClients) -> BaseJobResult:
         """Use ``clients`` for this result's AWS calls; returns self."""
         self._clients = clients

@@ -1,0 +1,102 @@
+"""The stand-in as users start it: a separate process, the control API, and the demo."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+
+import boto3
+import pytest
+
+from airflow_provider_nova.sandbox import SandboxControl
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def server_process() -> Iterator[str]:
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "airflow_provider_nova.sandbox", "--port", str(port), "--job-seconds", "1"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        assert proc.stdout is not None
+        banner = proc.stdout.readline()
+        assert "NOT AWS" in banner
+        assert f"listening on {url}" in proc.stdout.readline()
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def test_command_line_server_answers_hub_and_control(server_process: str) -> None:
+    control = SandboxControl(server_process)
+    assert "not AWS" in control.health()["service"]
+    sm = boto3.client("sagemaker", endpoint_url=server_process, region_name="us-west-2")
+    answer = sm.describe_hub_content(
+        HubName="SageMakerPublicHub", HubContentType="Model", HubContentName="nova-textgeneration-lite-v2"
+    )
+    document = json.loads(answer["HubContentDocument"])
+    names = {r["Name"] for r in document["RecipeCollection"]}
+    assert "nova_lite_v2_smtj_p5_p5en_gpu_rft" in names
+    sft = next(r for r in document["RecipeCollection"] if r["Name"] == "nova_lite_2_0_p5_gpu_lora_sft")
+    assert sft["SmtjImageUri"] == "176779409107.dkr.ecr.us-west-2.amazonaws.com/nova-fine-tune-repo:SM-TJ-SFT-V2-latest"
+    assert sft["SmtjRecipeTemplateS3Uri"].startswith("s3://jumpstart-cache-prod-us-west-2/recipes/")
+    s3 = boto3.client("s3", endpoint_url=server_process, region_name="us-west-2")
+    bucket, _, key = sft["SmtjOverrideParamsS3Uri"][5:].partition("/")
+    params = json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+    assert params["replicas"]["enum"] == [4, 8, 16, 32]
+
+
+def test_unknown_hub_content_and_unknown_job_are_service_errors(server_process: str) -> None:
+    sm = boto3.client("sagemaker", endpoint_url=server_process, region_name="us-east-1")
+    with pytest.raises(sm.exceptions.ResourceNotFound):
+        sm.describe_hub_content(HubName="SageMakerPublicHub", HubContentType="Model", HubContentName="nova-mega")
+    with pytest.raises(sm.exceptions.ClientError, match="Requested resource not found"):
+        sm.describe_training_job(TrainingJobName="never-started")
+    request = urllib.request.Request(server_process + "/_sandbox/nothing", data=b"{}", method="POST")
+    with pytest.raises(urllib.error.HTTPError) as info:
+        urllib.request.urlopen(request, timeout=5)
+    assert info.value.code == 404
+
+
+def test_region_without_images_has_no_recipes(server_process: str) -> None:
+    sm = boto3.client("sagemaker", endpoint_url=server_process, region_name="eu-central-1")
+    answer = sm.describe_hub_content(
+        HubName="SageMakerPublicHub", HubContentType="Model", HubContentName="nova-textgeneration-micro"
+    )
+    assert json.loads(answer["HubContentDocument"])["RecipeCollection"] == []
+
+
+def test_demo_shows_a_job_go_from_in_progress_to_completed() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    started = time.monotonic()
+    out = subprocess.run(
+        [sys.executable, "-m", "airflow_provider_nova.sandbox.demo", "--job-seconds", "1"],
+        capture_output=True, text=True, env=env, timeout=120, check=True,
+    ).stdout  # fmt: skip
+    assert time.monotonic() - started < 120
+    lines = out.splitlines()
+    assert "NOT AWS" in lines[0]
+    assert "Training job started: my-training-job" in lines
+    transitions = [line.strip() for line in lines if line.strip().startswith("status:")]
+    assert transitions[0].startswith("status: InProgress") and transitions[-1].startswith("status: Completed")
+    assert any(
+        line.startswith("Checkpoint path: s3://customer-escrow-123456789012-smtj-us-east-1/my-training-job/")
+        for line in lines
+    )
+    assert "validate() caught before any job started: override 'global_batch_size' = 128 is not allowed" in out
