@@ -27,9 +27,11 @@ demo: $(VENV)/.installed-sandbox
 ## test: lint, type-check and run the whole test suite
 test: $(VENV)/.installed-dev lint typecheck unit
 
+LINTED := $(wildcard airflow_provider_nova tests benchmarks example_dags)
+
 lint: $(VENV)/.installed-dev
-	$(BIN)/ruff check airflow_provider_nova tests benchmarks example_dags
-	$(BIN)/ruff format --check airflow_provider_nova tests benchmarks example_dags
+	$(BIN)/ruff check $(LINTED)
+	$(BIN)/ruff format --check $(LINTED)
 
 typecheck: $(VENV)/.installed-dev
 	$(BIN)/mypy airflow_provider_nova

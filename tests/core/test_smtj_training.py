@@ -116,3 +116,57 @@ def test_create_training_job_request(
     if method.is_rft:
         assert recipe["run"]["reward_lambda_arn"] == LAMBDA
         assert recipe["training_config"]["rollout"]["rewards"]["api_endpoint"]["lambda_arn"] == LAMBDA
+
+
+def test_validation_data_adds_a_channel_and_check_interval(account: dict[str, str]) -> None:
+    clients = AwsClients(region_name="us-east-1")
+    infra = SMTJRuntimeManager("ml.p5.48xlarge", 4, clients=clients)
+    customizer = NovaModelCustomizer(
+        Model.NOVA_LITE_2, TrainingMethod.SFT_LORA, infra, "s3://my-bucket/training-data/", "s3://my-bucket/output/"
+    )
+    plan = customizer.plan_training(
+        "with-validation", overrides={"validation_s3_path": "s3://my-bucket/val/", "val_check_interval": 100}
+    )
+    channels = {c["ChannelName"]: c["DataSource"]["S3DataSource"] for c in plan.request["InputDataConfig"]}
+    assert list(channels) == ["train", "validation", "recipe"]
+    assert channels["validation"]["S3Uri"] == "s3://my-bucket/val/"
+    assert channels["validation"]["S3DataType"] == "Converse"
+    assert plan.request["HyperParameters"]["val_check_interval"] == "100"
+    with pytest.raises(ValueError, match="validation_s3_path must be an s3:// URI"):
+        customizer.plan_training("with-validation", overrides={"validation_s3_path": "val/"})
+
+
+def test_continued_training_from_a_checkpoint_uses_base_model_location(account: dict[str, str]) -> None:
+    clients = AwsClients(region_name="us-east-1")
+    infra = SMTJRuntimeManager("ml.p5.48xlarge", 2, clients=clients)
+    checkpoint = "s3://customer-escrow-123456789012-smtj-us-east-1/earlier-job/1/"
+    customizer = NovaModelCustomizer(
+        Model.NOVA_MICRO, TrainingMethod.SFT_LORA, infra, "s3://my-bucket/training-data/", model_path=checkpoint
+    )
+    plan = customizer.plan_training("continued")
+    assert plan.request["HyperParameters"] == {
+        "sagemaker_recipe_local_path": "/opt/ml/input/data/recipe/recipe.yaml",
+        "base_model_location": checkpoint,
+    }
+    assert plan.recipe.recipe["run"]["model_name_or_path"] == checkpoint
+    # no output_s3_path: the SageMaker default bucket, created when missing
+    assert plan.output_s3_path == "s3://sagemaker-us-east-1-123456789012/nova-customization/"
+    clients.s3.head_bucket(Bucket="sagemaker-us-east-1-123456789012")
+
+
+def test_recipe_path_from_s3_with_overrides_on_top(account: dict[str, str]) -> None:
+    clients = AwsClients(region_name="us-east-1")
+    infra = SMTJRuntimeManager("ml.p5.48xlarge", 2, clients=clients)
+    customizer = NovaModelCustomizer(
+        Model.NOVA_MICRO, TrainingMethod.SFT_LORA, infra, "s3://my-bucket/training-data/", "s3://my-bucket/output/"
+    )
+    mine = customizer.plan_training("base", overrides={"max_epochs": 3}).recipe.recipe
+    mine["training_config"]["model"]["optim"]["sched"]["constant_steps"] = 7  # a field no override reaches
+    clients.s3.put_object(Bucket="my-bucket", Key="recipes/mine.yaml", Body=yaml.safe_dump(mine).encode())
+    plan = customizer.plan_training("from-file", recipe_path="s3://my-bucket/recipes/mine.yaml", overrides={"lr": 2e-5})
+    recipe = plan.recipe.recipe
+    assert recipe["run"]["name"] == "from-file"
+    assert recipe["training_config"]["trainer"]["max_epochs"] == 3
+    assert recipe["training_config"]["model"]["optim"]["lr"] == 2e-5
+    assert recipe["training_config"]["model"]["optim"]["sched"]["constant_steps"] == 7
+    assert plan.recipe.source == "s3://my-bucket/recipes/mine.yaml"
