@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from airflow_provider_nova.core.aws import AwsClients
 from airflow_provider_nova.core.customizer import NovaModelCustomizer
+from airflow_provider_nova.core.datasets import CSVDatasetLoader, DatasetLoader, JSONDatasetLoader, JSONLDatasetLoader
 from airflow_provider_nova.core.enums import (
     DeployPlatform,
     EvaluationTask,
@@ -33,10 +34,14 @@ __all__ = [
     "AwsCallError",
     "AwsClients",
     "BaseJobResult",
+    "CSVDatasetLoader",
     "ConfigurationError",
     "DataPrepError",
+    "DatasetLoader",
     "DeployPlatform",
     "EvaluationTask",
+    "JSONDatasetLoader",
+    "JSONLDatasetLoader",
     "JobFailedError",
     "JobStatus",
     "Model",

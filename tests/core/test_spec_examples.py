@@ -111,7 +111,7 @@ def test_job_result_examples(
     monkeypatch.chdir(tmp_path)  # type: ignore[arg-type]
     result = make_customizer().train(job_name="my-job")  # type: ignore[attr-defined]
     control.complete_job("my-job")  # type: ignore[attr-defined]
-    status, raw_status = result.get_job_status()  # noqa: RUF059 - as the spec writes it
+    status, raw_status = result.get_job_status()
     if status == JobStatus.COMPLETED:
         print("Job finished!")
     assert capsys.readouterr().out == "Job finished!\n"
