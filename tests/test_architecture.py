@@ -40,12 +40,11 @@ def test_public_namespace_is_exactly_the_curated_list() -> None:
         "NovaModelCustomizer", "Model", "Version", "TrainingMethod", "DeployPlatform", "EvaluationTask", "Platform",
         "JobStatus", "RuntimeManager", "SMTJRuntimeManager", "SMHPRuntimeManager", "BaseJobResult", "TrainingResult",
         "ModelArtifacts", "AwsClients", "NovaError", "ConfigurationError", "RecipeError", "DataPrepError",
-        "AwsCallError", "JobFailedError",
+        "AwsCallError", "JobFailedError", "EvaluationResult", "SMTJEvaluationResult", "SMHPEvaluationResult",
+        "SMTJBatchInferenceResult", "DeploymentResult", "EndpointInfo", "DeploymentError",
     }  # fmt: skip
-    optional = {"DatasetLoader", "JSONLDatasetLoader", "JSONDatasetLoader", "CSVDatasetLoader"}
-    names = set(core.__all__)
-    assert expected <= names
-    assert names - expected <= optional
+    expected |= {"DatasetLoader", "JSONLDatasetLoader", "JSONDatasetLoader", "CSVDatasetLoader"}
+    assert set(core.__all__) == expected
     for name in core.__all__:
         assert getattr(core, name) is not None
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from airflow_provider_nova.core.aws import AwsClients
 from airflow_provider_nova.core.customizer import NovaModelCustomizer
 from airflow_provider_nova.core.datasets import CSVDatasetLoader, DatasetLoader, JSONDatasetLoader, JSONLDatasetLoader
+from airflow_provider_nova.core.deploy import DeploymentError, DeploymentResult, EndpointInfo
 from airflow_provider_nova.core.enums import (
     DeployPlatform,
     EvaluationTask,
@@ -27,6 +28,12 @@ from airflow_provider_nova.core.errors import (
     NovaError,
     RecipeError,
 )
+from airflow_provider_nova.core.job_outputs import (
+    EvaluationResult,
+    SMHPEvaluationResult,
+    SMTJBatchInferenceResult,
+    SMTJEvaluationResult,
+)
 from airflow_provider_nova.core.results import BaseJobResult, ModelArtifacts, TrainingResult
 from airflow_provider_nova.core.runtimes import RuntimeManager, SMHPRuntimeManager, SMTJRuntimeManager
 
@@ -39,6 +46,10 @@ __all__ = [
     "DataPrepError",
     "DatasetLoader",
     "DeployPlatform",
+    "DeploymentError",
+    "DeploymentResult",
+    "EndpointInfo",
+    "EvaluationResult",
     "EvaluationTask",
     "JSONDatasetLoader",
     "JSONLDatasetLoader",
@@ -51,7 +62,10 @@ __all__ = [
     "Platform",
     "RecipeError",
     "RuntimeManager",
+    "SMHPEvaluationResult",
     "SMHPRuntimeManager",
+    "SMTJBatchInferenceResult",
+    "SMTJEvaluationResult",
     "SMTJRuntimeManager",
     "TrainingMethod",
     "TrainingResult",

@@ -73,6 +73,10 @@ class AwsClients:
     def iam(self) -> Any:
         return self.client("iam")
 
+    @property
+    def bedrock(self) -> Any:
+        return self.client("bedrock")
+
     def account_id(self) -> str:
         """Return the caller's AWS account id."""
         with aws_errors("GetCallerIdentity"):

@@ -9,8 +9,11 @@ from datetime import datetime, timezone
 from typing import Any
 
 from airflow_provider_nova.core.aws import aws_errors, error_code
-from airflow_provider_nova.core.enums import Model, Platform, TrainingMethod
+from airflow_provider_nova.core.deploy import DeploymentResult
+from airflow_provider_nova.core.enums import DeployPlatform, EvaluationTask, Model, Platform, TrainingMethod
 from airflow_provider_nova.core.errors import AwsCallError, ConfigurationError, RecipeError
+from airflow_provider_nova.core.evaluation import TASKS, check_processor, check_rl_env, check_subtask, task_spec
+from airflow_provider_nova.core.job_outputs import SMTJBatchInferenceResult, SMTJEvaluationResult
 from airflow_provider_nova.core.logs import training_job_log_lines
 from airflow_provider_nova.core.recipes import (
     BuiltRecipe,
@@ -34,16 +37,20 @@ VALIDATION_CHECKS = {"infra": True, "data": True}
 
 
 @dataclass(frozen=True)
-class TrainingPlan:
-    """Everything a training job needs, checked: the recipe, its image and the request."""
+class JobPlan:
+    """Everything a job needs, checked: the recipe, its image and the request (nothing started)."""
 
     job_name: str
     recipe: BuiltRecipe
     image_uri: str
-    data_s3_path: str
+    data_s3_path: str | None
     output_s3_path: str
     input_s3_data_type: str
     request: dict[str, Any]
+    instance_count: int | None = None
+
+
+TrainingPlan = JobPlan
 
 
 class NovaModelCustomizer:
@@ -115,6 +122,17 @@ class NovaModelCustomizer:
     ) -> TrainingResult:
         """Render the recipe, check it, and start the training job."""
         plan = self.plan_training(job_name, recipe_path, overrides, rft_lambda_arn)
+        job_id, common = self._launch(plan)
+        result = TrainingResult(
+            **common,
+            method=self.method,
+            model_artifacts=ModelArtifacts(output_s3_path=output_tar_uri(plan.output_s3_path, job_id)),
+        )
+        result.with_clients(self.infra.clients)
+        return result
+
+    def _launch(self, plan: JobPlan) -> tuple[str, dict[str, Any]]:
+        """Start the planned job; returns its id and the fields every result carries."""
         started = datetime.now(timezone.utc)
         job_id = self.infra.execute(
             plan.job_name,
@@ -123,20 +141,18 @@ class NovaModelCustomizer:
             plan.image_uri,
             plan.recipe.yaml,
             plan.input_s3_data_type,
+            instance_count=plan.instance_count,
         )
         self.job_id = job_id
         clients = self.infra.clients
-        result = TrainingResult(
-            job_id=job_id,
-            started_time=started,
-            platform=self.infra.platform,
-            region=clients.region_name,
-            endpoint_url=clients.endpoint_url,
-            method=self.method,
-            model_artifacts=ModelArtifacts(output_s3_path=output_tar_uri(plan.output_s3_path, job_id)),
-        )
-        result.with_clients(clients)
-        return result
+        common = {
+            "job_id": job_id,
+            "started_time": started,
+            "platform": self.infra.platform,
+            "region": clients.region_name,
+            "endpoint_url": clients.endpoint_url,
+        }
+        return job_id, common
 
     def plan_training(
         self,
@@ -157,26 +173,37 @@ class NovaModelCustomizer:
             "model_name_or_path": self.model_path or self.model.model_path,
             "reward_lambda_arn": rft_lambda_arn or "",
         }
-        user_recipe = load_recipe_file(recipe_path, lambda: self.infra.clients.s3) if recipe_path else None
-        recipe = build_recipe(template, self.model, managed, overrides, user_recipe, source=recipe_path or "hub")
-        output = self.output_s3_path or self._default_output_path()
-        data_type = "S3Prefix" if self.method.is_rft else "Converse"
+        recipe = self._build(template, managed, overrides, recipe_path)
         if self.validation_config["data"]:
-            self._check_data_exists()
-        request = self._request(job_name, output, entry, recipe, data_type)
-        image = str(entry.smtj_image_uri)
-        return TrainingPlan(job_name, recipe, image, self.data_s3_path, output, data_type, request)
+            self._check_data_exists(self.data_s3_path, "data_s3_path")
+        data_type = "S3Prefix" if self.method.is_rft else "Converse"
+        return self._plan(job_name, entry, recipe, self.data_s3_path, self.output_s3_path, data_type)
 
-    def _request(
-        self, job_name: str, output: str, entry: RecipeEntry, recipe: BuiltRecipe, data_type: str
-    ) -> dict[str, Any]:
+    def _build(
+        self, template: Any, managed: dict[str, Any], overrides: dict[str, Any] | None, recipe_path: str | None
+    ) -> BuiltRecipe:
+        user_recipe = load_recipe_file(recipe_path, lambda: self.infra.clients.s3) if recipe_path else None
+        return build_recipe(template, self.model, managed, overrides, user_recipe, source=recipe_path or "hub")
+
+    def _plan(
+        self,
+        job_name: str,
+        entry: RecipeEntry,
+        recipe: BuiltRecipe,
+        data_s3_path: str | None,
+        output_s3_path: str | None,
+        data_type: str,
+        instance_count: int | None = None,
+    ) -> JobPlan:
         build = getattr(self.infra, "training_job_request", None)
         if build is None:
-            raise NotImplementedError(f"training on {self.infra.platform.value} is not available in this release")
+            raise NotImplementedError(f"jobs on {self.infra.platform.value} are not available in this release")
+        output = output_s3_path or self._default_output_path()
+        image = str(entry.smtj_image_uri)
         request: dict[str, Any] = build(
-            job_name, self.data_s3_path, output, str(entry.smtj_image_uri), recipe.yaml, data_type
+            job_name, data_s3_path, output, image, recipe.yaml, data_type, instance_count=instance_count
         )
-        return request
+        return JobPlan(job_name, recipe, image, data_s3_path, output, data_type, request, instance_count)
 
     def _check_method(self, rft_lambda_arn: str | None) -> None:
         if self.method is TrainingMethod.EVALUATION:
@@ -231,19 +258,17 @@ class NovaModelCustomizer:
                     types += [t for t in entry.instance_types if t not in types]
         return types
 
-    def _check_data_exists(self) -> None:
-        loc = S3Uri.parse(self.data_s3_path)
+    def _check_data_exists(self, uri: str, field: str) -> None:
+        loc = S3Uri.parse(uri, field)
         try:
             with aws_errors("ListObjectsV2"):
                 page = self.infra.clients.s3.list_objects_v2(Bucket=loc.bucket, Prefix=loc.key, MaxKeys=1)
         except AwsCallError as exc:
             if error_code(exc) == "NoSuchBucket":
-                raise ConfigurationError(
-                    f"data_s3_path {self.data_s3_path}: bucket {loc.bucket} does not exist"
-                ) from exc
+                raise ConfigurationError(f"{field} {uri}: bucket {loc.bucket} does not exist") from exc
             raise
         if not page.get("KeyCount"):
-            raise ConfigurationError(f"data_s3_path {self.data_s3_path} has no objects: upload the training data first")
+            raise ConfigurationError(f"{field} {uri} has no objects: upload the data first")
 
     def _default_output_path(self) -> str:
         """``s3://sagemaker-<region>-<account>/nova-customization/``, creating the bucket when missing."""
@@ -260,6 +285,190 @@ class NovaModelCustomizer:
         self.output_s3_path = f"s3://{bucket}/nova-customization/"
         return self.output_s3_path
 
+    # -- evaluation and batch inference --------------------------------------------------------
+    def evaluate(
+        self,
+        job_name: str,
+        eval_task: EvaluationTask,
+        model_path: str | None = None,
+        subtask: str | None = None,
+        data_s3_path: str | None = None,
+        recipe_path: str | None = None,
+        overrides: dict[str, Any] | None = None,
+        processor: dict[str, Any] | None = None,
+        rl_env: dict[str, Any] | None = None,
+    ) -> SMTJEvaluationResult:
+        """Render the evaluation recipe for ``eval_task``, check it, and start the evaluation job.
+
+        :param model_path: checkpoint to evaluate (``checkpoint_s3_path`` of a training result);
+            the customizer's ``model_path`` or the base model when omitted.
+        :param subtask: one subtask of the task (MMLU, BBH, MATH, STRONG_REJECT, MMMU).
+        :param data_s3_path: your dataset, for GEN_QA (bring your own data).
+        :param overrides: inference settings: ``max_new_tokens``, ``top_k``, ``top_p``, ``temperature``.
+        :param processor: bring your own metrics (GEN_QA): ``{"lambda_arn": ..., "lambda_type": ...}``.
+        :param rl_env: RFT evaluation environment: ``{"reward_lambda_arn": ...}``.
+        """
+        plan = self.plan_evaluation(
+            job_name, eval_task, model_path, subtask, data_s3_path, recipe_path, overrides, processor, rl_env
+        )
+        job_id, common = self._launch(plan)
+        result = SMTJEvaluationResult(
+            **common, eval_task=eval_task, eval_output_path=output_tar_uri(plan.output_s3_path, job_id)
+        )
+        result.with_clients(self.infra.clients)
+        return result
+
+    def plan_evaluation(
+        self,
+        job_name: str,
+        eval_task: EvaluationTask,
+        model_path: str | None = None,
+        subtask: str | None = None,
+        data_s3_path: str | None = None,
+        recipe_path: str | None = None,
+        overrides: dict[str, Any] | None = None,
+        processor: dict[str, Any] | None = None,
+        rl_env: dict[str, Any] | None = None,
+    ) -> JobPlan:
+        """Check an evaluation and build its recipe and request without starting it."""
+        check_job_name(job_name)
+        spec = task_spec(eval_task)
+        chosen_subtask = check_subtask(eval_task, subtask)
+        checked_processor = check_processor(eval_task, processor)
+        checked_rl_env = check_rl_env(eval_task, rl_env)
+        data = self._eval_data(eval_task, spec.own_data, data_s3_path)
+        model = str(S3Uri.parse(model_path, "model_path")) if model_path else self.model_path or self.model.model_path
+        entry = self._select_eval_recipe(spec.kind)
+        managed = {
+            "name": job_name,
+            "replicas": 1,
+            "model_name_or_path": model,
+            "task": eval_task.value,
+            "strategy": spec.strategy,
+            "metric": spec.metric,
+            "subtask": chosen_subtask,
+            **({"lambda_arn": checked_processor["lambda_arn"]} if checked_processor else {}),
+            **(
+                {"lambda_type": checked_processor["lambda_type"]}
+                if checked_processor and "lambda_type" in checked_processor
+                else {}
+            ),
+        }
+        recipe = self._build(self.hub.template(entry), managed, overrides, recipe_path)
+        recipe = recipe.updated(_eval_sections(recipe.recipe, checked_processor, checked_rl_env))
+        return self._plan(job_name, entry, recipe, data, self.output_s3_path, "S3Prefix", instance_count=1)
+
+    def batch_inference(
+        self,
+        job_name: str,
+        input_path: str,
+        output_s3_path: str,
+        model_path: str | None = None,
+        endpoint: Any | None = None,
+        recipe_path: str | None = None,
+        overrides: dict[str, Any] | None = None,
+    ) -> SMTJBatchInferenceResult:
+        """Generate a response for every row of ``input_path`` (gen_qa JSON Lines) with a trained model.
+
+        :param overrides: ``max_new_tokens``, ``top_k``, ``top_p``, ``temperature``, ``top_logprobs``.
+        """
+        plan = self.plan_batch_inference(
+            job_name, input_path, output_s3_path, model_path, endpoint, recipe_path, overrides
+        )
+        job_id, common = self._launch(plan)
+        result = SMTJBatchInferenceResult(**common, inference_output_path=output_tar_uri(plan.output_s3_path, job_id))
+        result.with_clients(self.infra.clients)
+        return result
+
+    def plan_batch_inference(
+        self,
+        job_name: str,
+        input_path: str,
+        output_s3_path: str,
+        model_path: str | None = None,
+        endpoint: Any | None = None,
+        recipe_path: str | None = None,
+        overrides: dict[str, Any] | None = None,
+    ) -> JobPlan:
+        """Check a batch inference job and build its recipe and request without starting it."""
+        check_job_name(job_name)
+        if endpoint is not None:
+            raise ConfigurationError(
+                "batch inference through a deployed endpoint is not available on SageMaker Training Jobs; "
+                "pass model_path (a checkpoint) instead"
+            )
+        data = str(S3Uri.parse(input_path, "input_path"))
+        output = str(S3Uri.parse(output_s3_path, "output_s3_path"))
+        if self.validation_config["data"]:
+            self._check_data_exists(data, "input_path")
+        model = str(S3Uri.parse(model_path, "model_path")) if model_path else self.model_path or self.model.model_path
+        entry = self._select_eval_recipe(TASKS[EvaluationTask.GEN_QA].kind)
+        managed = {
+            "name": job_name,
+            "replicas": 1,
+            "model_name_or_path": model,
+            "task": "gen_qa",
+            "strategy": "gen_qa",
+            "metric": "all",
+        }
+        recipe = self._build(self.hub.template(entry), managed, overrides, recipe_path)
+        recipe = recipe.updated(_eval_sections(recipe.recipe, None, None))
+        return self._plan(job_name, entry, recipe, data, output, "S3Prefix", instance_count=1)
+
+    def _select_eval_recipe(self, kind: str) -> RecipeEntry:
+        if self.infra.platform is not Platform.SMTJ:
+            raise NotImplementedError(f"evaluation on {self.infra.platform.value} is not available in this release")
+        return self.hub.select_evaluation(self.model, kind, self.infra.platform, self.infra.instance_type)
+
+    def _eval_data(self, task: EvaluationTask, own_data: bool, data_s3_path: str | None) -> str | None:
+        if not own_data:
+            if data_s3_path:
+                raise ConfigurationError(
+                    f"{task.name} is a benchmark with its own data; data_s3_path is only for tasks that "
+                    f"evaluate your data: {', '.join(t.name for t, s in TASKS.items() if s.own_data)}"
+                )
+            return None
+        if not data_s3_path:
+            raise ConfigurationError(
+                f"{task.name} evaluates your own data: pass data_s3_path (JSON Lines of query/response)"
+            )
+        data = str(S3Uri.parse(data_s3_path, "data_s3_path"))
+        if self.validation_config["data"]:
+            self._check_data_exists(data, "data_s3_path")
+        return data
+
+    # -- deployment ----------------------------------------------------------------------------
+    def deploy(
+        self,
+        model_artifact_path: str,
+        deploy_platform: DeployPlatform = DeployPlatform.BEDROCK_OD,
+        pt_units: int | None = None,
+        endpoint_name: str | None = None,
+        *,
+        role_arn: str | None = None,
+    ) -> DeploymentResult:
+        """Create a Bedrock custom model from a checkpoint and deploy it on demand or with provisioned throughput.
+
+        :param model_artifact_path: the checkpoint (``checkpoint_s3_path`` of a training result).
+        :param pt_units: model units, required for ``BEDROCK_PT`` and refused for ``BEDROCK_OD``.
+        :param endpoint_name: the deployment's name; generated from the model and checkpoint when omitted.
+        :param role_arn: the role Bedrock assumes to read the checkpoint (it must trust
+            ``bedrock.amazonaws.com``); the runtime's execution role when omitted.
+        """
+        from airflow_provider_nova.core.deploy import BedrockDeployer
+
+        role = role_arn or self._runtime_role()  # read-only look-ups; deploy() checks everything before creating
+        return BedrockDeployer(self.infra.clients).deploy(
+            self.model, model_artifact_path, deploy_platform, pt_units, endpoint_name, role_arn=role
+        )
+
+    def _runtime_role(self) -> str:
+        role_of = getattr(self.infra, "role_arn", None)
+        if role_of is None:
+            raise ConfigurationError(f"pass role_arn: {type(self.infra).__name__} has no execution role to reuse")
+        role: str = role_of()
+        return role
+
     # -- logs ----------------------------------------------------------------------------------
     def get_logs(self, limit: int | None = None, start_from_head: bool = False) -> None:
         """Print the CloudWatch log lines of the job this customizer started last."""
@@ -270,6 +479,22 @@ class NovaModelCustomizer:
             print(f"no log lines yet for job {self.job_id}")
         for line in lines:
             print(line)
+
+
+def _eval_sections(
+    recipe: dict[str, Any], processor: dict[str, Any] | None, rl_env: dict[str, Any] | None
+) -> dict[str, Any]:
+    """Keep the ``processor`` block only for bring-your-own-metrics, and add ``rl_env`` when given."""
+    out = dict(recipe)
+    if processor is None:
+        out.pop("processor", None)
+    else:
+        block = dict(out.get("processor") or {})
+        block.update(processor)
+        out["processor"] = block
+    if rl_env is not None:
+        out["rl_env"] = rl_env
+    return out
 
 
 def _checks(config: Mapping[str, bool] | None) -> dict[str, bool]:

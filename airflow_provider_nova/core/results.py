@@ -12,7 +12,7 @@ import json
 import tarfile
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Union
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Union, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, TypeAdapter
 
@@ -143,13 +143,15 @@ def _concrete_results() -> list[type[BaseJobResult]]:
     while pending:
         for sub in pending.pop().__subclasses__():
             pending.append(sub)
-            if "result_type" in sub.model_fields and sub.model_fields["result_type"].default:
+            if get_origin(sub.model_fields["result_type"].annotation) is Literal:
                 found.append(sub)
     return found
 
 
 def _result_adapter() -> TypeAdapter[Any]:
     """A validator for every concrete result class, discriminated on ``result_type``."""
+    import airflow_provider_nova.core.job_outputs  # noqa: F401 - registers the evaluation and batch results
+
     members = _concrete_results()
     if len(members) == 1:
         return TypeAdapter(members[0])

@@ -58,6 +58,20 @@ def prefix_has_objects(bucket: str, prefix: str) -> bool:
     return any(key.startswith(prefix) for key in bucket_obj.keys.keys())  # noqa: SIM118 - moto key store
 
 
+def read_object(bucket: str, key: str) -> bytes | None:
+    """The body of ``s3://bucket/key``, or None when it does not exist."""
+    found = _s3().get_object(bucket, key) if bucket_exists(bucket) else None
+    return None if found is None else bytes(found.value)
+
+
+def list_keys(bucket: str, prefix: str) -> list[str]:
+    """The keys under ``prefix``, sorted."""
+    bucket_obj = _s3().buckets.get(bucket)
+    if bucket_obj is None:
+        return []
+    return sorted(key for key in bucket_obj.keys.keys() if key.startswith(prefix))  # noqa: SIM118 - moto key store
+
+
 def bucket_exists(bucket: str) -> bool:
     return bucket in _s3().buckets
 

@@ -8,6 +8,7 @@ import urllib.request
 from typing import Any
 
 from airflow_provider_nova.sandbox.app import CONTROL_PREFIX, SandboxApp
+from airflow_provider_nova.sandbox.bedrock import BedrockResources, BedrockStandIn
 from airflow_provider_nova.sandbox.hub import Hub
 from airflow_provider_nova.sandbox.training import TrainingJobs
 
@@ -33,15 +34,24 @@ class NovaSandbox:
     :param host: address to bind; loopback by default, never a public interface.
     :param port: port to bind; 0 picks a free one (read it back from ``endpoint_url``).
     :param job_seconds: how long a job stays InProgress before it completes.
+    :param bedrock_seconds: how long a Bedrock custom model, deployment or throughput stays Creating.
     :param verbose: log every request.
     """
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, job_seconds: float = 5.0, verbose: bool = False) -> None:
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        job_seconds: float = 5.0,
+        verbose: bool = False,
+        bedrock_seconds: float = 5.0,
+    ) -> None:
         self.host = host
         self.verbose = verbose
         self.port = port
         self.jobs = TrainingJobs(job_seconds=job_seconds)
         self.hub = Hub()
+        self.bedrock = BedrockResources(ready_seconds=bedrock_seconds)
         self._server: Any = None
         self._thread: threading.Thread | None = None
 
@@ -52,12 +62,12 @@ class NovaSandbox:
     def endpoint_url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
-    def build_app(self) -> SandboxApp:
+    def build_app(self) -> BedrockStandIn:
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
         app = SandboxApp(DomainDispatcherApplication(create_backend_app), self.jobs, self.hub)
         self.hub.seed_all()
-        return app
+        return BedrockStandIn(app, self.bedrock)
 
     def start(self) -> NovaSandbox:
         """Start serving in a daemon thread; returns self once the port is bound."""
@@ -120,3 +130,15 @@ class SandboxControl:
 
     def fail_job(self, name: str, reason: str | None = None) -> str:
         return str(self._post(f"training-jobs/{name}/fail", {"reason": reason})["TrainingJobStatus"])
+
+    def bedrock_ready(self, arn: str) -> str:
+        """Make a Bedrock custom model, deployment or throughput reach its final state now."""
+        return str(self._post("bedrock/ready", {"arn": arn})["status"])
+
+    def bedrock_fail(self, arn: str, reason: str | None = None) -> str:
+        """Make a Bedrock custom model, deployment or throughput that is still Creating fail."""
+        return str(self._post("bedrock/fail", {"arn": arn, "reason": reason})["status"])
+
+    def set_bedrock_seconds(self, seconds: float) -> None:
+        """How long Bedrock resources stay Creating (back to the start value on reset)."""
+        self._post("bedrock/config", {"ready_seconds": seconds})

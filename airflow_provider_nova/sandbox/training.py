@@ -9,17 +9,14 @@ SageMaker does, with a ``FailureReason``. ``StopTrainingJob`` moves it to ``Stop
 
 from __future__ import annotations
 
-import io
-import json
 import re
-import tarfile
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from airflow_provider_nova.sandbox import moto_state
+from airflow_provider_nova.sandbox import moto_state, outputs
 from airflow_provider_nova.sandbox.errors import ServiceError, validation
 
 LOG_GROUP = "/aws/sagemaker/TrainingJobs"
@@ -196,8 +193,12 @@ class TrainingJobs:
             elif job.forced == "Failed":
                 self._finish(job, "Failed", "Failed", job.forced_reason)
             elif job.forced == "Completed" or now - job.created >= self.job_seconds:
-                self._write_outputs(job)
-                self._finish(job, "Completed", "Completed", None)
+                try:
+                    self._write_outputs(job)
+                except outputs.JobInputError as exc:
+                    self._finish(job, "Failed", "Failed", str(exc))
+                else:
+                    self._finish(job, "Completed", "Completed", None)
 
     def _finish(self, job: Job, status: str, secondary: str, reason: str | None) -> None:
         job.status, job.failure_reason, job.ended = status, reason, self.clock()
@@ -232,31 +233,28 @@ class TrainingJobs:
         return str(job.request["OutputDataConfig"]["S3OutputPath"]).rstrip("/") + f"/{job.name}/"
 
     def _write_outputs(self, job: Job) -> None:
-        bucket, prefix = _split_s3(self._output_prefix(job))
-        escrow = f"customer-escrow-{moto_state.ACCOUNT_ID}-smtj-{job.region}"
-        moto_state.ensure_bucket(escrow, job.region)
-        checkpoint = f"s3://{escrow}/{job.name}/{int(job.created)}/"
-        moto_state.put_object(
-            escrow,
-            f"{job.name}/{int(job.created)}/model_info.json",
-            json.dumps({"job": job.name, "note": "sandbox checkpoint marker, not model weights"}).encode(),
-        )
-        manifest = json.dumps({"checkpoint_s3_bucket": checkpoint}).encode()
+        """Write the job's output tar; a job whose inputs its container rejects fails instead."""
+        recipe = outputs.job_recipe(job.request)
+        if "evaluation" in recipe:
+            files = outputs.evaluation_files(job.name, job.created, recipe, job.request)
+        else:
+            files = outputs.training_files(job.name, job.created, job.region)
+        bucket, prefix = outputs.split_s3(self._output_prefix(job))
         moto_state.ensure_bucket(bucket, job.region)
-        moto_state.put_object(bucket, prefix + "output/output.tar.gz", _tar({"manifest.json": manifest}))
-        moto_state.put_object(bucket, prefix + "output/model.tar.gz", _tar({}))
-        epochs = self._log_lines(job)
-        moto_state.append_log_lines(job.region, LOG_GROUP, self._stream(job), epochs)
+        moto_state.put_object(bucket, prefix + "output/output.tar.gz", outputs.tar_gz(files))
+        if "evaluation" not in recipe:
+            moto_state.put_object(bucket, prefix + "output/model.tar.gz", outputs.tar_gz({}))
+        moto_state.append_log_lines(job.region, LOG_GROUP, self._stream(job), self._log_lines(job, recipe))
 
-    def _log_lines(self, job: Job) -> list[str]:
+    def _log_lines(self, job: Job, recipe: dict[str, Any]) -> list[str]:
         hp = job.request.get("HyperParameters", {})
         base = hp.get("base_model") or hp.get("base_model_location", "")
-        return [
-            f"Loading recipe from {hp.get('sagemaker_recipe_local_path', '')}",
-            f"Base model: {base}",
-            *(f"Step {i * 10}: loss={2.0 / (i + 1):.4f}" for i in range(5)),
-            "Saving checkpoint to the escrow bucket",
-        ]
+        head = [f"Loading recipe from {hp.get('sagemaker_recipe_local_path', '')}", f"Base model: {base}"]
+        if "evaluation" in recipe:
+            task = (recipe.get("evaluation") or {}).get("task")
+            return [*head, f"Evaluating task {task}", "Writing evaluation results"]
+        steps = (f"Step {i * 10}: loss={2.0 / (i + 1):.4f}" for i in range(5))
+        return [*head, *steps, "Saving checkpoint to the escrow bucket"]
 
     def _stream(self, job: Job) -> str:
         return f"{job.name}/algo-1-{int(job.created)}"
@@ -268,14 +266,3 @@ class TrainingJobs:
                 "ValidationException", f"Requested resource not found: training job {name} does not exist"
             )
         return job
-
-
-def _tar(files: dict[str, bytes]) -> bytes:
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
-        for name, data in files.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            info.mtime = 0
-            tar.addfile(info, io.BytesIO(data))
-    return buf.getvalue()

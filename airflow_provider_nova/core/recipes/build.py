@@ -31,6 +31,12 @@ MANAGED = {
     "data_s3_path": "data_s3_path",
     "output_s3_path": "output_s3_path",
     "reward_lambda_arn": "rft_lambda_arn",
+    "task": "eval_task",
+    "strategy": "eval_task",
+    "metric": "eval_task",
+    "subtask": "subtask",
+    "lambda_arn": "processor",
+    "lambda_type": "processor",
 }
 
 
@@ -45,6 +51,10 @@ class BuiltRecipe:
 
     def get(self, *path: str) -> Any:
         return get_path(self.recipe, path)
+
+    def updated(self, recipe: dict[str, Any]) -> BuiltRecipe:
+        """The same recipe after changes made outside its template (sections dropped or added)."""
+        return BuiltRecipe(recipe=recipe, yaml=dump_recipe(recipe), recipe_name=self.recipe_name, source=self.source)
 
 
 def load_recipe_file(recipe_path: str, s3_client_factory: Any) -> dict[str, Any]:

@@ -47,7 +47,8 @@ class RecipeEntry:
     smtj_template_uri: str | None
     smtj_params_uri: str | None
     smtj_image_uri: str | None
-    raw: dict[str, Any] = field(repr=False, compare=False)
+    evaluation_kind: str | None = None
+    raw: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
 
     @classmethod
     def from_document(cls, raw: dict[str, Any]) -> RecipeEntry:
@@ -62,6 +63,7 @@ class RecipeEntry:
             smtj_template_uri=raw.get("SmtjRecipeTemplateS3Uri"),
             smtj_params_uri=raw.get("SmtjOverrideParamsS3Uri"),
             smtj_image_uri=raw.get("SmtjImageUri"),
+            evaluation_kind=raw.get("EvaluationKind") or _evaluation_kind(raw),
             raw=raw,
         )
 
@@ -74,6 +76,27 @@ class RecipeEntry:
         if self.type != "FineTuning" or self.technique != TECHNIQUES.get(method):
             return False
         return (self.peft == "LORA") == method.is_lora
+
+
+def _evaluation_kind(raw: dict[str, Any]) -> str | None:
+    """The evaluation recipe kind from its name, e.g. ``..._gpu_general_text_benchmark_eval``."""
+    name = str(raw.get("Name", ""))
+    if raw.get("Type") != "Evaluation" or not name.endswith("_eval"):
+        return None
+    for kind in EVALUATION_KINDS:
+        if name.endswith(f"_{kind}_eval"):
+            return kind
+    return None
+
+
+EVALUATION_KINDS = (
+    "general_text_benchmark",
+    "general_multi_modal_benchmark",
+    "bring_your_own_dataset",
+    "rubric_llm_judge",
+    "llm_judge",
+    "rft",
+)
 
 
 @dataclass(frozen=True)
@@ -158,6 +181,30 @@ class RecipeHub:
         allowed = sorted({t for e in candidates for t in e.instance_types})
         raise RecipeError(
             f"instance_type {instance_type!r} is not supported for {model.name} {method.name} on "
+            f"{platform.value}; supported instance types: {', '.join(allowed)}"
+        )
+
+    def select_evaluation(self, model: Model, kind: str, platform: Platform, instance_type: str) -> RecipeEntry:
+        """The evaluation recipe of ``kind`` for ``model``; RecipeError that lists what exists otherwise."""
+        candidates = [
+            e
+            for e in self.recipes(model)
+            if e.type == "Evaluation" and e.evaluation_kind == kind and e.runs_on(platform)
+        ]
+        if not candidates:
+            offered = sorted(
+                {str(e.evaluation_kind) for e in self.recipes(model) if e.type == "Evaluation" and e.runs_on(platform)}
+            )
+            raise RecipeError(
+                f"no published {platform.value} {kind} evaluation recipe for {model.name} in "
+                f"{self.clients.region_name}; the hub offers: {', '.join(offered) or 'none'}"
+            )
+        for entry in candidates:
+            if instance_type in entry.instance_types:
+                return entry
+        allowed = sorted({t for e in candidates for t in e.instance_types})
+        raise RecipeError(
+            f"instance_type {instance_type!r} is not supported for {model.name} {kind} evaluation on "
             f"{platform.value}; supported instance types: {', '.join(allowed)}"
         )
 

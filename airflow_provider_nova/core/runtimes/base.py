@@ -71,6 +71,8 @@ class RuntimeManager(ABC):
         image_uri: str,
         recipe: str,
         input_s3_data_type: str = "Converse",
+        *,
+        instance_count: int | None = None,
     ) -> str:
         """Start a job and return its id."""
 

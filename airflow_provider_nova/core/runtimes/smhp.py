@@ -59,6 +59,8 @@ class SMHPRuntimeManager(RuntimeManager):
         image_uri: str,
         recipe: str,
         input_s3_data_type: str = "Converse",
+        *,
+        instance_count: int | None = None,
     ) -> str:
         raise NotImplementedError(NOT_YET)
 

@@ -113,8 +113,13 @@ class SMTJRuntimeManager(RuntimeManager):
         image_uri: str,
         recipe: str,
         input_s3_data_type: str = "Converse",
+        *,
+        instance_count: int | None = None,
     ) -> dict[str, Any]:
-        """The CreateTrainingJob request for a rendered recipe (no call is made)."""
+        """The CreateTrainingJob request for a rendered recipe (no call is made).
+
+        :param instance_count: instances for this job when not the runtime's own count (evaluation runs on one).
+        """
         check_job_name(job_name)
         parsed = yaml.safe_load(recipe)
         if not isinstance(parsed, dict):
@@ -137,7 +142,7 @@ class SMTJRuntimeManager(RuntimeManager):
             "OutputDataConfig": {"S3OutputPath": output},
             "ResourceConfig": {
                 "InstanceType": self.instance_type,
-                "InstanceCount": self.instance_count,
+                "InstanceCount": instance_count or self.instance_count,
                 "VolumeSizeInGB": VOLUME_SIZE_GB,
             },
             "StoppingCondition": {"MaxRuntimeInSeconds": self.max_job_runtime},
@@ -155,10 +160,12 @@ class SMTJRuntimeManager(RuntimeManager):
         image_uri: str,
         recipe: str,
         input_s3_data_type: str = "Converse",
+        *,
+        instance_count: int | None = None,
     ) -> str:
         """Upload the recipe beside the output and start the training job; returns its name."""
         request = self.training_job_request(
-            job_name, data_s3_path, output_s3_path, image_uri, recipe, input_s3_data_type
+            job_name, data_s3_path, output_s3_path, image_uri, recipe, input_s3_data_type, instance_count=instance_count
         )
         with aws_errors("PutObject"):
             write_object(

@@ -1,0 +1,357 @@
+"""Bedrock deployment against the stand-in over HTTP: OD and PT, retries, partial failures, bad input."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from airflow_provider_nova.core import AwsCallError, AwsClients, ConfigurationError, DeployPlatform, Model
+from airflow_provider_nova.core.deploy import (
+    NAME_PATTERN,
+    BedrockDeployer,
+    DeploymentError,
+    DeploymentResult,
+    default_names,
+)
+
+ESCROW = "customer-escrow-123456789012-smtj-us-east-1"
+CHECKPOINT = f"s3://{ESCROW}/my-sft-job/1700000000/"
+BEDROCK_TRUST = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "bedrock.amazonaws.com"}, "Action": "sts:AssumeRole"}
+        ],
+    }
+)
+OD, PT = DeployPlatform.BEDROCK_OD, DeployPlatform.BEDROCK_PT
+
+
+class FakeTime:
+    """One clock for the deployer and the stand-in; ``sleep`` moves it on and runs hooks."""
+
+    def __init__(self) -> None:
+        self.now = 1_700_000_000.0
+        self.sleeps: list[float] = []
+        self.hooks: list[Callable[[], None]] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+        for hook in self.hooks:
+            hook()
+
+
+class Recorder:
+    """Every Bedrock operation sent, with its parameters."""
+
+    def __init__(self, clients: AwsClients) -> None:
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+        clients.bedrock.meta.events.register("before-parameter-build.bedrock", self._record)
+
+    def _record(self, params: dict[str, Any], model: Any, **_: Any) -> None:
+        self.calls.append((model.name, dict(params)))
+
+    def names(self) -> list[str]:
+        return [name for name, _ in self.calls]
+
+    def params(self, operation: str) -> list[dict[str, Any]]:
+        return [params for name, params in self.calls if name == operation]
+
+
+@pytest.fixture
+def clients(account: dict[str, str]) -> AwsClients:
+    return AwsClients(region_name="us-east-1", endpoint_url=account["endpoint_url"])
+
+
+@pytest.fixture
+def fake(sandbox: Any, monkeypatch: pytest.MonkeyPatch) -> FakeTime:
+    fake = FakeTime()
+    monkeypatch.setattr(sandbox.bedrock, "clock", fake.clock)
+    return fake
+
+
+@pytest.fixture
+def role(clients: AwsClients) -> str:
+    arn: str = clients.iam.create_role(RoleName="BedrockImportRole", AssumeRolePolicyDocument=BEDROCK_TRUST)["Role"][
+        "Arn"
+    ]
+    return arn
+
+
+@pytest.fixture
+def checkpoint(clients: AwsClients) -> str:
+    clients.s3.create_bucket(Bucket=ESCROW)
+    clients.s3.put_object(Bucket=ESCROW, Key="my-sft-job/1700000000/model_info.json", Body=b"{}")
+    return CHECKPOINT
+
+
+@pytest.fixture
+def deployer(clients: AwsClients, fake: FakeTime) -> BedrockDeployer:
+    return BedrockDeployer(clients, poll_seconds=10, timeout_seconds=600, sleep=fake.sleep, clock=fake.clock)
+
+
+@pytest.fixture
+def recorder(clients: AwsClients) -> Recorder:
+    return Recorder(clients)
+
+
+def test_on_demand_deploy_reaches_active(
+    deployer: BedrockDeployer, clients: AwsClients, role: str, checkpoint: str, recorder: Recorder, fake: FakeTime
+) -> None:
+    result = deployer.deploy(Model.NOVA_MICRO, checkpoint, OD, endpoint_name="my-custom-nova-model", role_arn=role)
+
+    assert result.status == "Active"
+    assert result.platform is OD and result.endpoint.platform is OD
+    assert result.endpoint_name == result.endpoint.endpoint_name == "my-custom-nova-model"
+    assert re.fullmatch(r"arn:aws:bedrock:us-east-1:123456789012:custom-model/imported/[a-z0-9]{12}", result.uri)
+    assert re.fullmatch(r"arn:aws:bedrock:us-east-1:123456789012:custom-model-deployment/[a-z0-9]{12}", result.endpoint.uri)  # fmt: skip
+    assert result.created == [result.uri, result.endpoint.uri] and result.reused == []
+    assert result.model_artifact_path == result.endpoint.model_artifact_path == checkpoint
+    assert fake.sleeps, "the deployer polled while the model was Creating"
+    deployment = clients.bedrock.get_custom_model_deployment(customModelDeploymentIdentifier=result.endpoint.uri)
+    assert deployment["status"] == "Active" and deployment["modelArn"] == result.uri
+    assert result.created_at == deployment["createdAt"]
+    assert DeploymentResult.model_validate_json(result.model_dump_json()) == result
+    assert result.model_dump(mode="json")["platform"] == "bedrock_od"
+
+
+def test_requests_are_the_public_sdks(
+    deployer: BedrockDeployer, role: str, checkpoint: str, recorder: Recorder
+) -> None:
+    result = deployer.deploy(Model.NOVA_LITE, checkpoint, OD, role_arn=role)
+
+    (create,) = recorder.params("CreateCustomModel")
+    model_name, endpoint_name = default_names(Model.NOVA_LITE, checkpoint, OD)
+    assert create == {
+        "modelName": model_name,
+        "roleArn": role,
+        "modelSourceConfig": {"s3DataSource": {"s3Uri": checkpoint}},
+        "modelTags": [{"key": "nova:base-model", "value": "amazon.nova-lite-v1:0:300k"}],
+    }
+    (deployment,) = recorder.params("CreateCustomModelDeployment")
+    assert set(deployment) == {"modelDeploymentName", "modelArn", "clientRequestToken"}
+    assert deployment["modelDeploymentName"] == endpoint_name == result.endpoint_name
+    assert deployment["modelArn"] == result.uri
+    assert recorder.params("ListCustomModelDeployments")[0] == {"nameContains": endpoint_name}
+    assert recorder.names().index("ListCustomModelDeployments") < recorder.names().index("CreateCustomModelDeployment")
+
+
+def test_provisioned_throughput_reaches_in_service(
+    deployer: BedrockDeployer, clients: AwsClients, role: str, checkpoint: str, recorder: Recorder
+) -> None:
+    result = deployer.deploy(Model.NOVA_PRO, checkpoint, PT, pt_units=2, endpoint_name="nova-pro-pt", role_arn=role)
+
+    assert result.status == "InService" and result.platform is PT
+    assert re.fullmatch(r"arn:aws:bedrock:us-east-1:123456789012:provisioned-model/[a-z0-9]{12}", result.endpoint.uri)
+    (create,) = recorder.params("CreateProvisionedModelThroughput")
+    assert set(create) == {"modelUnits", "provisionedModelName", "modelId", "clientRequestToken"}
+    assert (create["modelUnits"], create["provisionedModelName"], create["modelId"]) == (2, "nova-pro-pt", result.uri)
+    throughput = clients.bedrock.get_provisioned_model_throughput(provisionedModelId=result.endpoint.uri)
+    assert throughput["status"] == "InService" and throughput["modelUnits"] == 2
+    assert result.created == [result.uri, result.endpoint.uri]
+
+
+def test_spec_example_deploys(deployer: BedrockDeployer, clients: AwsClients, role: str) -> None:
+    clients.s3.create_bucket(Bucket="escrow-bucket")
+    clients.s3.put_object(Bucket="escrow-bucket", Key="my-model-artifacts/model_info.json", Body=b"{}")
+    deployment = deployer.deploy(
+        Model.NOVA_MICRO,
+        model_artifact_path="s3://escrow-bucket/my-model-artifacts/",
+        deploy_platform=DeployPlatform.BEDROCK_OD,
+        endpoint_name="my-custom-nova-model",
+        role_arn=role,
+    )
+    assert deployment.endpoint.uri.startswith("arn:aws:bedrock:")
+    assert deployment.endpoint.endpoint_name == "my-custom-nova-model"
+
+
+def test_retry_reuses_what_exists(
+    deployer: BedrockDeployer, clients: AwsClients, role: str, checkpoint: str, recorder: Recorder
+) -> None:
+    first = deployer.deploy(Model.NOVA_MICRO, checkpoint, OD, role_arn=role)
+    calls_before = len(recorder.calls)
+    second = deployer.deploy(Model.NOVA_MICRO, checkpoint, OD, role_arn=role)
+
+    assert (second.uri, second.endpoint.uri, second.endpoint_name) == (
+        first.uri,
+        first.endpoint.uri,
+        first.endpoint_name,
+    )
+    assert second.created == [] and second.reused == [first.uri, first.endpoint.uri]
+    assert not [n for n, _ in recorder.calls[calls_before:] if n.startswith("Create")]
+    assert len(clients.bedrock.list_custom_models()["modelSummaries"]) == 1
+    assert len(clients.bedrock.list_custom_model_deployments()["modelDeploymentSummaries"]) == 1
+
+
+def test_retry_of_provisioned_throughput_creates_it_once(
+    deployer: BedrockDeployer, clients: AwsClients, role: str, checkpoint: str
+) -> None:
+    first = deployer.deploy(Model.NOVA_MICRO, checkpoint, PT, pt_units=1, role_arn=role)
+    second = deployer.deploy(Model.NOVA_MICRO, checkpoint, PT, pt_units=1, role_arn=role)
+    assert second.endpoint.uri == first.endpoint.uri and second.created == []
+    assert len(clients.bedrock.list_provisioned_model_throughputs()["provisionedModelSummaries"]) == 1
+
+
+def test_od_and_pt_of_one_checkpoint_share_the_custom_model(
+    deployer: BedrockDeployer, clients: AwsClients, role: str, checkpoint: str
+) -> None:
+    od = deployer.deploy(Model.NOVA_MICRO, checkpoint, OD, role_arn=role)
+    pt = deployer.deploy(Model.NOVA_MICRO, checkpoint, PT, pt_units=1, role_arn=role)
+    assert od.uri == pt.uri and od.endpoint_name != pt.endpoint_name
+    assert pt.created == [pt.endpoint.uri] and pt.reused == [od.uri]
+
+
+def test_pt_reuse_with_other_units_is_refused(deployer: BedrockDeployer, role: str, checkpoint: str) -> None:
+    deployer.deploy(Model.NOVA_MICRO, checkpoint, PT, pt_units=1, endpoint_name="pt-a", role_arn=role)
+    with pytest.raises(DeploymentError, match="exists with 1 model units, not the 3 asked"):
+        deployer.deploy(Model.NOVA_MICRO, checkpoint, PT, pt_units=3, endpoint_name="pt-a", role_arn=role)
+
+
+def test_endpoint_name_of_another_models_deployment_is_refused(
+    deployer: BedrockDeployer, clients: AwsClients, role: str, checkpoint: str
+) -> None:
+    other = CHECKPOINT + "other/"
+    clients.s3.put_object(Bucket=ESCROW, Key=other[len(f"s3://{ESCROW}/") :] + "w.bin", Body=b"x")
+    deployer.deploy(Model.NOVA_MICRO, checkpoint, OD, endpoint_name="shared-name", role_arn=role)
+    with pytest.raises(
+        DeploymentError, match=r"'shared-name' is already used by .* choose another endpoint_name"
+    ) as err:
+        deployer.deploy(Model.NOVA_MICRO, other, OD, endpoint_name="shared-name", role_arn=role)
+    assert len(err.value.created) == 1 and "custom-model/" in err.value.created[0]
+
+
+def test_failed_custom_model_reports_what_was_created(
+    deployer: BedrockDeployer, clients: AwsClients, role: str
+) -> None:
+    clients.s3.create_bucket(Bucket=ESCROW)  # the bucket exists, the checkpoint does not
+    with pytest.raises(DeploymentError) as err:
+        deployer.deploy(Model.NOVA_MICRO, CHECKPOINT, OD, role_arn=role)
+
+    (model_arn,) = err.value.created
+    assert err.value.failed_arn == model_arn and err.value.reused == []
+    assert "Model artifacts were not found" in (err.value.reason or "")
+    assert model_arn in str(err.value) and "may be billed until deleted" in str(err.value)
+    assert clients.bedrock.list_custom_model_deployments()["modelDeploymentSummaries"] == []
+
+    with pytest.raises(DeploymentError, match=r"failed in an earlier attempt .* delete it") as again:
+        deployer.deploy(Model.NOVA_MICRO, CHECKPOINT, OD, role_arn=role)
+    assert again.value.created == [] and again.value.reused == [model_arn]
+
+
+def test_failed_deployment_lists_the_model_it_created(
+    deployer: BedrockDeployer, clients: AwsClients, control: Any, role: str, checkpoint: str, fake: FakeTime
+) -> None:
+    def fail_creating_deployments() -> None:
+        for row in clients.bedrock.list_custom_model_deployments(statusEquals="Creating")["modelDeploymentSummaries"]:
+            control.bedrock_fail(row["customModelDeploymentArn"], "InsufficientCapacity: no capacity for this model")
+
+    control.set_bedrock_seconds(15)  # longer than a poll, so the hook sees the deployment Creating
+    fake.hooks.append(fail_creating_deployments)
+    with pytest.raises(DeploymentError, match="InsufficientCapacity") as err:
+        deployer.deploy(Model.NOVA_MICRO, checkpoint, OD, role_arn=role)
+
+    model_arn, deployment_arn = err.value.created
+    assert "custom-model/" in model_arn and err.value.failed_arn == deployment_arn
+    assert model_arn in str(err.value) and deployment_arn in str(err.value)
+
+
+def test_timeout_reports_what_exists(
+    clients: AwsClients, control: Any, role: str, checkpoint: str, fake: FakeTime
+) -> None:
+    control.set_bedrock_seconds(3600)
+    deployer = BedrockDeployer(clients, poll_seconds=10, timeout_seconds=30, sleep=fake.sleep, clock=fake.clock)
+    with pytest.raises(DeploymentError, match=r"timed out after 30 s waiting for .* to become Active") as err:
+        deployer.deploy(Model.NOVA_MICRO, checkpoint, OD, role_arn=role)
+    assert len(err.value.created) == 1 and err.value.failed_arn == err.value.created[0]
+    assert sum(fake.sleeps) == 30
+
+
+def test_aws_error_part_way_is_translated_and_lists_the_model(
+    deployer: BedrockDeployer, clients: AwsClients, role: str, checkpoint: str, fake: FakeTime
+) -> None:
+    def delete_models() -> None:
+        for row in clients.bedrock.list_custom_models()["modelSummaries"]:
+            clients.bedrock.delete_custom_model(modelIdentifier=row["modelArn"])
+
+    fake.hooks.append(delete_models)
+    with pytest.raises(DeploymentError, match=r"GetCustomModel failed \(ResourceNotFoundException\)") as err:
+        deployer.deploy(Model.NOVA_MICRO, checkpoint, OD, role_arn=role)
+    assert isinstance(err.value.__cause__, AwsCallError)
+    assert err.value.__cause__.code == "ResourceNotFoundException"
+    assert len(err.value.created) == 1
+
+
+BAD_INPUT = [
+    pytest.param(
+        {"deploy_platform": DeployPlatform.SAGEMAKER},
+        "SageMaker deployment is not implemented.*BEDROCK_OD.*BEDROCK_PT",
+        id="sagemaker",
+    ),
+    pytest.param({"deploy_platform": PT}, r"pt_units must be a positive integer .* got None", id="pt-without-units"),
+    pytest.param({"deploy_platform": PT, "pt_units": 0}, "pt_units must be a positive integer", id="pt-zero-units"),
+    pytest.param({"deploy_platform": PT, "pt_units": True}, "pt_units must be a positive integer", id="pt-bool-units"),
+    pytest.param({"deploy_platform": PT, "pt_units": "2"}, "pt_units must be a positive integer", id="pt-str-units"),
+    pytest.param({"pt_units": 1}, "pt_units applies to DeployPlatform.BEDROCK_PT only", id="od-with-units"),
+    pytest.param({"deploy_platform": "bedrock_od"}, "deploy_platform must be DeployPlatform", id="platform-str"),
+    pytest.param(
+        {"endpoint_name": "my model"},
+        r"endpoint_name 'my model' breaks Bedrock's naming rule for modelDeploymentName: 1-63",
+        id="space",
+    ),
+    pytest.param({"endpoint_name": "my.model"}, "naming rule for modelDeploymentName", id="dot"),
+    pytest.param({"endpoint_name": "-model"}, "naming rule for modelDeploymentName", id="leading-hyphen"),
+    pytest.param({"endpoint_name": "my--model"}, "doubled separators", id="double-hyphen"),
+    pytest.param({"endpoint_name": "a" * 64}, "1-63 characters", id="too-long"),
+    pytest.param({"endpoint_name": ""}, "naming rule", id="empty"),
+    pytest.param(
+        {"deploy_platform": PT, "pt_units": 1, "endpoint_name": "a_" * 40},
+        "naming rule for provisionedModelName",
+        id="pt-name",
+    ),
+    pytest.param(
+        {"model_name": "bad name"}, "model_name 'bad name' breaks Bedrock's naming rule for modelName", id="model-name"
+    ),
+    pytest.param({"model_artifact_path": "escrow/my-model/"}, "model_artifact_path must be an s3:// URI", id="not-s3"),
+    pytest.param({"model_artifact_path": "s3://Bad_Bucket/x/"}, "invalid bucket name", id="bucket"),
+    pytest.param({"model_artifact_path": "s3://bucket/a b/"}, "breaks Bedrock's s3Uri rule", id="s3-space"),
+    pytest.param({"model_artifact_path": "s3://bucket/a//b"}, "breaks Bedrock's s3Uri rule", id="s3-double-slash"),
+    pytest.param({"role_arn": "NovaRole"}, "role_arn 'NovaRole' is not an IAM role ARN", id="role-name"),
+    pytest.param({"role_arn": "arn:aws:iam::123456789012:user/me"}, "is not an IAM role ARN", id="user-arn"),
+    pytest.param({"model": "NOVA_MICRO"}, "model must be a Model", id="model-str"),
+]
+
+
+@pytest.mark.parametrize(("overrides", "message"), BAD_INPUT)
+def test_bad_input_fails_before_any_bedrock_call(
+    deployer: BedrockDeployer, recorder: Recorder, overrides: dict[str, Any], message: str
+) -> None:
+    kwargs: dict[str, Any] = {
+        "model": Model.NOVA_MICRO,
+        "model_artifact_path": CHECKPOINT,
+        "role_arn": "arn:aws:iam::123456789012:role/BedrockImportRole",
+        **overrides,
+    }
+    with pytest.raises(ConfigurationError, match=message):
+        deployer.deploy(**kwargs)
+    with pytest.raises(ValueError, match=message):
+        deployer.plan(**kwargs)
+    assert recorder.calls == []
+
+
+@pytest.mark.parametrize("model", list(Model))
+@pytest.mark.parametrize("platform", [OD, PT])
+def test_generated_names_are_valid_and_deterministic(model: Model, platform: DeployPlatform) -> None:
+    model_name, endpoint_name = default_names(model, CHECKPOINT, platform)
+    for name in (model_name, endpoint_name):
+        assert len(name) <= 63 and NAME_PATTERN.fullmatch(name)
+    assert default_names(model, CHECKPOINT.rstrip("/"), platform) == (model_name, endpoint_name)
+    assert default_names(model, CHECKPOINT + "x/", platform)[0] != model_name
+    assert model_name.startswith(model.model_path.split("/")[0] + "-")
