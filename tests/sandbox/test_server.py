@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -82,7 +83,7 @@ def test_region_without_images_has_no_recipes(server_process: str) -> None:
     assert json.loads(answer["HubContentDocument"])["RecipeCollection"] == []
 
 
-def test_demo_shows_a_job_go_from_in_progress_to_completed() -> None:
+def test_demo_runs_the_complete_example_and_shows_training_go_from_in_progress_to_completed() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     started = time.monotonic()
     out = subprocess.run(
@@ -100,3 +101,7 @@ def test_demo_shows_a_job_go_from_in_progress_to_completed() -> None:
         for line in lines
     )
     assert "validate() caught before any job started: override 'global_batch_size' = 128 is not allowed" in out
+    assert "MMLU evaluation my-eval-job" in out
+    assert re.search(
+        r"Model deployed at: arn:aws:bedrock:us-east-1:123456789012:custom-model-deployment/\w+ \(Active\)", out
+    )
