@@ -303,10 +303,10 @@ class NovaModelCustomizer:
         :param model_path: checkpoint to evaluate (``checkpoint_s3_path`` of a training result);
             the customizer's ``model_path`` or the base model when omitted.
         :param subtask: one subtask of the task (MMLU, BBH, MATH, STRONG_REJECT, MMMU).
-        :param data_s3_path: your dataset, for GEN_QA (bring your own data).
+        :param data_s3_path: your dataset, for GEN_QA, LLM_JUDGE, RUBRIC_LLM_JUDGE and RFT_EVAL.
         :param overrides: inference settings: ``max_new_tokens``, ``top_k``, ``top_p``, ``temperature``.
         :param processor: bring your own metrics (GEN_QA): ``{"lambda_arn": ..., "lambda_type": ...}``.
-        :param rl_env: RFT evaluation environment: ``{"reward_lambda_arn": ...}``.
+        :param rl_env: RFT evaluation environment, required for RFT_EVAL: ``{"reward_lambda_arn": ...}``.
         """
         plan = self.plan_evaluation(
             job_name, eval_task, model_path, subtask, data_s3_path, recipe_path, overrides, processor, rl_env
@@ -336,12 +336,17 @@ class NovaModelCustomizer:
         chosen_subtask = check_subtask(eval_task, subtask)
         checked_processor = check_processor(eval_task, processor)
         checked_rl_env = check_rl_env(eval_task, rl_env)
+        if eval_task is EvaluationTask.RFT_EVAL and checked_rl_env is None:
+            raise ConfigurationError(
+                "RFT_EVAL scores responses with your reward function: pass rl_env={'reward_lambda_arn': <Lambda ARN>}"
+            )
         data = self._eval_data(eval_task, spec.own_data, data_s3_path)
         model = str(S3Uri.parse(model_path, "model_path")) if model_path else self.model_path or self.model.model_path
         entry = self._select_eval_recipe(spec.kind)
         managed = {
             "name": job_name,
             "replicas": 1,
+            "model_type": self.model.model_type,
             "model_name_or_path": model,
             "task": eval_task.value,
             "strategy": spec.strategy,
@@ -353,6 +358,7 @@ class NovaModelCustomizer:
                 if checked_processor and "lambda_type" in checked_processor
                 else {}
             ),
+            **({"reward_lambda_arn": checked_rl_env["reward_lambda_arn"]} if checked_rl_env else {}),
         }
         recipe = self._build(self.hub.template(entry), managed, overrides, recipe_path)
         recipe = recipe.updated(_eval_sections(recipe.recipe, checked_processor, checked_rl_env))
@@ -446,6 +452,7 @@ class NovaModelCustomizer:
         endpoint_name: str | None = None,
         *,
         role_arn: str | None = None,
+        poll_seconds: float = 30.0,
     ) -> DeploymentResult:
         """Create a Bedrock custom model from a checkpoint and deploy it on demand or with provisioned throughput.
 
@@ -454,11 +461,12 @@ class NovaModelCustomizer:
         :param endpoint_name: the deployment's name; generated from the model and checkpoint when omitted.
         :param role_arn: the role Bedrock assumes to read the checkpoint (it must trust
             ``bedrock.amazonaws.com``); the runtime's execution role when omitted.
+        :param poll_seconds: how often to check on the custom model and the deployment while they are created.
         """
         from airflow_provider_nova.core.deploy import BedrockDeployer
 
         role = role_arn or self._runtime_role()  # read-only look-ups; deploy() checks everything before creating
-        return BedrockDeployer(self.infra.clients).deploy(
+        return BedrockDeployer(self.infra.clients, poll_seconds=poll_seconds).deploy(
             self.model, model_artifact_path, deploy_platform, pt_units, endpoint_name, role_arn=role
         )
 
@@ -484,7 +492,7 @@ class NovaModelCustomizer:
 def _eval_sections(
     recipe: dict[str, Any], processor: dict[str, Any] | None, rl_env: dict[str, Any] | None
 ) -> dict[str, Any]:
-    """Keep the ``processor`` block only for bring-your-own-metrics, and add ``rl_env`` when given."""
+    """Keep the ``processor`` block only for bring-your-own-metrics; ``rl_env`` when given (once, if the template has it)."""
     out = dict(recipe)
     if processor is None:
         out.pop("processor", None)
@@ -493,7 +501,7 @@ def _eval_sections(
         block.update(processor)
         out["processor"] = block
     if rl_env is not None:
-        out["rl_env"] = rl_env
+        out["rl_env"] = {**(out.get("rl_env") or {}), **rl_env}
     return out
 
 

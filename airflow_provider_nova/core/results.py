@@ -10,6 +10,8 @@ from __future__ import annotations
 import io
 import json
 import tarfile
+import time
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Union, get_origin
@@ -17,7 +19,7 @@ from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Union, get_
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, TypeAdapter
 
 from airflow_provider_nova.core.enums import JobStatus, Platform, TrainingMethod
-from airflow_provider_nova.core.errors import NovaError
+from airflow_provider_nova.core.errors import JobFailedError, NovaError
 from airflow_provider_nova.core.s3 import read_object
 
 if TYPE_CHECKING:
@@ -80,6 +82,38 @@ class BaseJobResult(BaseModel):
     def get_job_status(self) -> tuple[JobStatus, str]:
         """Return ``(JobStatus, raw status)`` from the service."""
         return self._runtime_status()
+
+    def wait_for_completion(
+        self,
+        poll_seconds: float = 60.0,
+        timeout_seconds: float | None = None,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> tuple[JobStatus, str]:
+        """Poll until the job ends; return its status when COMPLETED, raise JobFailedError when FAILED.
+
+        :param timeout_seconds: give up (TimeoutError) after this long; the job keeps running.
+        """
+        deadline = None if timeout_seconds is None else clock() + timeout_seconds
+        while True:
+            status, raw = self.get_job_status()
+            if status is JobStatus.COMPLETED:
+                return status, raw
+            if status is JobStatus.FAILED:
+                raise JobFailedError(self.job_id, raw, self._failure_reason())
+            if deadline is not None and clock() >= deadline:
+                raise TimeoutError(f"job {self.job_id} still {raw} after {timeout_seconds:g}s; it keeps running")
+            sleep(poll_seconds)
+
+    def _failure_reason(self) -> str | None:
+        if self.platform is not Platform.SMTJ:
+            return None
+        from airflow_provider_nova.core.aws import aws_errors
+
+        with aws_errors("DescribeTrainingJob"):
+            reason = self.clients.sagemaker.describe_training_job(TrainingJobName=self.job_id).get("FailureReason")
+        return None if reason is None else str(reason)
 
     def default_dump_path(self) -> Path:
         return Path(f"./{self.job_id}_{self.platform.value}.json")

@@ -27,10 +27,11 @@ if TYPE_CHECKING:
 MANAGED = {
     "name": "job_name",
     "replicas": "the runtime's instance_count",
+    "model_type": "the customizer's model",
     "model_name_or_path": "model_path",
     "data_s3_path": "data_s3_path",
     "output_s3_path": "output_s3_path",
-    "reward_lambda_arn": "rft_lambda_arn",
+    "reward_lambda_arn": "rft_lambda_arn (training) or rl_env (RFT_EVAL)",
     "task": "eval_task",
     "strategy": "eval_task",
     "metric": "eval_task",
@@ -90,6 +91,8 @@ def build_recipe(
         values = {**template.params.defaults(), **checked, **known_managed}
         recipe = render_template(template.text, values)
     else:
+        # the caller's recipe keeps its own model_type, so a recipe for another model is caught below
+        known_managed.pop("model_type", None)
         recipe = _apply(user_recipe, template.text, {**checked, **known_managed})
     model_type = get_path(recipe, ("run", "model_type"))
     if model_type != model.model_type:

@@ -4,6 +4,10 @@
 ``RecipeCollection`` lists every published recipe with its technique, LoRA or full rank, instance
 types and, for SageMaker Training Jobs, the template, override-params document and image. Both
 documents are fetched from S3 once per process and cached.
+
+The hub publishes no SMTJ template for the LLM-judge, rubric LLM-judge and RFT evaluations; like the
+public Nova SDK, this package bundles its own (``bundled/``, from the published recipes) and falls
+back to them for the model generations that have one.
 """
 
 from __future__ import annotations
@@ -11,10 +15,11 @@ from __future__ import annotations
 import json
 import threading
 from dataclasses import dataclass, field
+from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_nova.core.aws import aws_errors
-from airflow_provider_nova.core.enums import Model, Platform, TrainingMethod
+from airflow_provider_nova.core.enums import Model, Platform, TrainingMethod, Version
 from airflow_provider_nova.core.errors import RecipeError
 from airflow_provider_nova.core.recipes.overrides import OverrideParams
 from airflow_provider_nova.core.s3 import read_object
@@ -131,6 +136,58 @@ class RecipeCache:
 
 PROCESS_CACHE = RecipeCache()
 
+BUNDLED_SCHEME = "bundled://"
+# Evaluation kinds the hub has no SMTJ template for, per model generation: (file stem in bundled/,
+# image tag, instance types). Files, tags and instance types as in the public Nova SDK.
+BUNDLED_EVALUATIONS: dict[tuple[str, Version], tuple[str, str, tuple[str, ...]]] = {
+    ("llm_judge", Version.ONE): ("llm_judge_one", "SM-TJ-Eval-latest", ("ml.p5.48xlarge",)),
+    ("rft", Version.ONE): ("rft_eval_one", "SM-TJ-Eval-latest", ("ml.p5.48xlarge",)),
+    ("rft", Version.TWO): ("rft_eval_two", "SM-TJ-Eval-V2-latest", ("ml.p5.48xlarge",)),
+    ("rubric_llm_judge", Version.TWO): ("rubric_llm_judge_two", "SM-TJ-Eval-V2-latest", ("ml.p5.48xlarge",)),
+}
+# The account that publishes the Nova evaluation images in each region.
+EVALUATION_IMAGE_ACCOUNTS = {
+    "us-east-1": "708977205387",
+    "us-west-2": "176779409107",
+    "ap-northeast-1": "878185805882",
+}
+
+
+def bundled_evaluation(model: Model, kind: str, region: str) -> RecipeEntry | None:
+    """The bundled evaluation recipe of ``kind`` for ``model``'s generation, or None when there is none."""
+    found = BUNDLED_EVALUATIONS.get((kind, model.version))
+    if found is None:
+        return None
+    stem, tag, instance_types = found
+    account = EVALUATION_IMAGE_ACCOUNTS.get(region)
+    if account is None:
+        raise RecipeError(
+            f"the Nova evaluation image for {kind} is not published in {region}; "
+            f"regions: {', '.join(EVALUATION_IMAGE_ACCOUNTS)}"
+        )
+    return RecipeEntry(
+        name=f"bundled:{stem}",
+        display_name=f"Nova {kind} evaluation (bundled {stem})",
+        type="Evaluation",
+        technique=None,
+        peft=None,
+        instance_count=1,
+        instance_types=instance_types,
+        smtj_template_uri=f"{BUNDLED_SCHEME}{stem}.yaml",
+        smtj_params_uri=f"{BUNDLED_SCHEME}{stem}.json",
+        smtj_image_uri=f"{account}.dkr.ecr.{region}.amazonaws.com/nova-evaluation-repo:{tag}",
+        evaluation_kind=kind,
+    )
+
+
+def _read_bundled(uri: str) -> str:
+    """The text of a ``bundled://<file>`` template or params document, from this package's data."""
+    path = resources.files("airflow_provider_nova.core.recipes") / "bundled" / uri[len(BUNDLED_SCHEME) :]
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise RecipeError(f"bundled recipe file {uri} is missing from the package: {exc}") from exc
+
 
 class RecipeHub:
     """Finds the published recipe for a (model, method, platform, instance type).
@@ -191,13 +248,18 @@ class RecipeHub:
             for e in self.recipes(model)
             if e.type == "Evaluation" and e.evaluation_kind == kind and e.runs_on(platform)
         ]
+        if not candidates and platform is Platform.SMTJ:
+            bundled = bundled_evaluation(model, kind, self.clients.region_name)
+            candidates = [bundled] if bundled else []
         if not candidates:
             offered = sorted(
                 {str(e.evaluation_kind) for e in self.recipes(model) if e.type == "Evaluation" and e.runs_on(platform)}
             )
+            extra = sorted(k for k, v in BUNDLED_EVALUATIONS if v is model.version and k not in offered)
+            also = f"; bundled: {', '.join(extra)}" if extra and platform is Platform.SMTJ else ""
             raise RecipeError(
                 f"no published {platform.value} {kind} evaluation recipe for {model.name} in "
-                f"{self.clients.region_name}; the hub offers: {', '.join(offered) or 'none'}"
+                f"{self.clients.region_name}; the hub offers: {', '.join(offered) or 'none'}{also}"
             )
         for entry in candidates:
             if instance_type in entry.instance_types:
@@ -221,6 +283,9 @@ class RecipeHub:
         template_uri, params_uri = entry.smtj_template_uri, entry.smtj_params_uri
 
         def load() -> RecipeTemplate:
+            if template_uri.startswith(BUNDLED_SCHEME) and params_uri.startswith(BUNDLED_SCHEME):
+                text, params = _read_bundled(template_uri), json.loads(_read_bundled(params_uri))
+                return RecipeTemplate(entry=entry, text=text, params=OverrideParams.from_json(params))
             with aws_errors("GetObject"):
                 text = read_object(self.clients.s3, template_uri).decode("utf-8")
                 params = json.loads(read_object(self.clients.s3, params_uri))
