@@ -172,3 +172,97 @@ def test_complete_example_training_part_with_published_count() -> None:
     )
     customizer.get_logs(limit=50)
     assert training_result.job_id == "my-training-job"
+
+
+# -- evaluate, deploy, batch inference and their results (issue: evaluation, batch inference, deploy) --
+GEN_QA_ROWS = [{"query": "What is 2+2?", "response": "4"}, {"query": "Capital of France?", "response": "Paris"}]
+
+
+def test_evaluate_examples(account: dict[str, str], control: object, capsys: pytest.CaptureFixture[str]) -> None:
+    from airflow_provider_nova.sandbox import rehearsal
+
+    rehearsal.put_jsonl(account["endpoint_url"], "s3://905418167188-data/yuhag-dev/eval/gen_qa.jsonl", GEN_QA_ROWS)
+    customizer = make_customizer()
+    from airflow_provider_nova.core import EvaluationTask
+
+    # General eval task (with overrides)
+    eval_result = customizer.evaluate(  # type: ignore[attr-defined]
+        job_name="my-eval-job",
+        eval_task=EvaluationTask.MMLU,
+        model_path="s3://my-bucket/checkpoints/my-model/",
+        overrides={"max_new_tokens": 2048, "temperature": 0, "top_p": 1.0},
+    )
+    print(f"Evaluation job started: {eval_result.job_id}")
+
+    # BYOM eval task (by providing processor config)
+    byom_eval_result = customizer.evaluate(  # type: ignore[attr-defined]
+        job_name="yuhag-eval-test-byom",
+        eval_task=EvaluationTask.GEN_QA,
+        data_s3_path="s3://905418167188-data/yuhag-dev/eval/gen_qa.jsonl",
+        processor={"lambda_arn": "arn:aws:lambda:us-east-1:905418167188:function:yuhag-eval-simple-byom-lambda"},
+    )
+    assert capsys.readouterr().out == "Evaluation job started: my-eval-job\n"
+    assert byom_eval_result.job_id == "yuhag-eval-test-byom"
+
+    # Results: get() is empty until the job completes, then the metrics; show(); TensorBoard upload
+    assert eval_result.get() == {}
+    control.complete_job("my-eval-job")  # type: ignore[attr-defined]
+    results = eval_result.get()
+    print(results)
+    eval_result.show()
+    eval_result.upload_tensorboard_results(tensorboard_s3_path="s3://my-bucket/tensorboard/")
+    out = capsys.readouterr().out
+    assert "'accuracy'" in out and "MMLU evaluation my-eval-job" in out
+    assert "TensorBoard results uploaded to s3://my-bucket/tensorboard" in out
+    eval_result.clean()
+
+
+def test_deploy_example(account: dict[str, str], control: object, capsys: pytest.CaptureFixture[str]) -> None:
+    import boto3
+
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket="escrow-bucket")
+    s3.put_object(Bucket="escrow-bucket", Key="my-model-artifacts/model_info.json", Body=b"{}")
+    control.set_bedrock_seconds(0)  # type: ignore[attr-defined]
+    customizer = make_customizer()
+    from airflow_provider_nova.core import DeployPlatform
+
+    deployment = customizer.deploy(  # type: ignore[attr-defined]
+        model_artifact_path="s3://escrow-bucket/my-model-artifacts/",
+        deploy_platform=DeployPlatform.BEDROCK_OD,
+        endpoint_name="my-custom-nova-model",
+    )
+    print(f"Model deployed: {deployment.endpoint.uri}")
+    print(f"Endpoint: {deployment.endpoint.endpoint_name}")
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("Model deployed: arn:aws:bedrock:us-east-1:123456789012:custom-model-deployment/")
+    assert out[1] == "Endpoint: my-custom-nova-model"
+
+
+def test_batch_inference_examples(account: dict[str, str], control: object, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    import boto3
+
+    from airflow_provider_nova.sandbox import rehearsal
+
+    rehearsal.put_jsonl(account["endpoint_url"], "s3://my-bucket/inference-input/gen_qa.jsonl", GEN_QA_ROWS)
+    customizer = make_customizer()
+    inference_result = customizer.batch_inference(  # type: ignore[attr-defined]
+        job_name="batch-inference-job",
+        input_path="s3://my-bucket/inference-input/",
+        output_s3_path="s3://my-bucket/inference-output/",
+        model_path="s3://my-bucket/trained-model/",
+    )
+    print(f"Batch inference started: {inference_result.job_id}")
+    assert capsys.readouterr().out == "Batch inference started: batch-inference-job\n"
+
+    control.complete_job("batch-inference-job")  # type: ignore[attr-defined]
+    inference_result.get_job_status()  # Gets the job status.
+    inference_result.get("s3://my-bucket/save-location/file-name.jsonl")  # Uploads a formatted inference_results.jsonl
+    results = inference_result.get(s3_path="s3://my-bucket/formatted-results.jsonl")
+    assert [r["query"] for r in results["results"]] == ["What is 2+2?", "Capital of France?"]
+    body = boto3.client("s3").get_object(Bucket="my-bucket", Key="save-location/file-name.jsonl")["Body"].read()
+    assert [json.loads(line)["gold_response"] for line in body.decode().splitlines()] == ["4", "Paris"]
+    inference_result.show()
+    inference_result.clean()
