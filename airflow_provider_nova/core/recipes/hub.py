@@ -189,6 +189,17 @@ def _read_bundled(uri: str) -> str:
         raise RecipeError(f"bundled recipe file {uri} is missing from the package: {exc}") from exc
 
 
+def _on_instance_type(candidates: list[RecipeEntry], instance_type: str, what: str) -> RecipeEntry:
+    """The first candidate that runs on ``instance_type``; a RecipeError listing the types that do."""
+    for entry in candidates:
+        if instance_type in entry.instance_types:
+            return entry
+    allowed = sorted({t for e in candidates for t in e.instance_types})
+    raise RecipeError(
+        f"instance_type {instance_type!r} is not supported for {what}; supported instance types: {', '.join(allowed)}"
+    )
+
+
 class RecipeHub:
     """Finds the published recipe for a (model, method, platform, instance type).
 
@@ -232,14 +243,7 @@ class RecipeHub:
                 f"no published {platform.value} recipe for {model.name} with {method.name} in "
                 f"{self.clients.region_name}; the hub offers: {self._offered(model, platform)}"
             )
-        for entry in candidates:
-            if instance_type in entry.instance_types:
-                return entry
-        allowed = sorted({t for e in candidates for t in e.instance_types})
-        raise RecipeError(
-            f"instance_type {instance_type!r} is not supported for {model.name} {method.name} on "
-            f"{platform.value}; supported instance types: {', '.join(allowed)}"
-        )
+        return _on_instance_type(candidates, instance_type, f"{model.name} {method.name} on {platform.value}")
 
     def select_evaluation(self, model: Model, kind: str, platform: Platform, instance_type: str) -> RecipeEntry:
         """The evaluation recipe of ``kind`` for ``model``; RecipeError that lists what exists otherwise."""
@@ -261,14 +265,7 @@ class RecipeHub:
                 f"no published {platform.value} {kind} evaluation recipe for {model.name} in "
                 f"{self.clients.region_name}; the hub offers: {', '.join(offered) or 'none'}{also}"
             )
-        for entry in candidates:
-            if instance_type in entry.instance_types:
-                return entry
-        allowed = sorted({t for e in candidates for t in e.instance_types})
-        raise RecipeError(
-            f"instance_type {instance_type!r} is not supported for {model.name} {kind} evaluation on "
-            f"{platform.value}; supported instance types: {', '.join(allowed)}"
-        )
+        return _on_instance_type(candidates, instance_type, f"{model.name} {kind} evaluation on {platform.value}")
 
     def _offered(self, model: Model, platform: Platform) -> str:
         methods = [
