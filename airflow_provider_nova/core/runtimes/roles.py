@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import re
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from airflow_provider_nova.core.aws import aws_errors, error_code
@@ -22,16 +24,52 @@ NEEDS = (
 )
 
 
-def resolve_execution_role(clients: AwsClients, execution_role: str | None) -> str:
-    """Return the role ARN a job runs as: the one given, or the caller's own role."""
+NOTEBOOK_METADATA = Path("/opt/ml/metadata/resource-metadata.json")
+
+
+def resolve_execution_role(
+    clients: AwsClients, execution_role: str | None, metadata_path: Path = NOTEBOOK_METADATA
+) -> str:
+    """Return the role ARN a job runs as, found the way the SageMaker SDK finds it.
+
+    The role given; else, inside SageMaker Studio or a notebook instance (whose metadata file is at
+    ``metadata_path``), that space's execution role; else the caller's own role when it is an
+    assumed role (an Airflow worker's, for instance).
+    """
     if execution_role:
         return _expand(clients, execution_role)
+    from_notebook = _notebook_role(clients, metadata_path)
+    if from_notebook:
+        return from_notebook
     with aws_errors("GetCallerIdentity"):
         caller = clients.sts.get_caller_identity()["Arn"]
     match = _ASSUMED.match(caller)
     if not match:
         raise ConfigurationError(f"no execution_role given and the caller {caller} is not an IAM role. {NEEDS}")
     return _expand(clients, match.group(3))
+
+
+def _notebook_role(clients: AwsClients, metadata_path: Path) -> str | None:
+    """The execution role of the Studio user profile, domain or notebook instance we run in."""
+    try:
+        metadata = json.loads(metadata_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    sagemaker = clients.sagemaker
+    domain, profile = metadata.get("DomainId"), metadata.get("UserProfileName")
+    if domain and profile:
+        with aws_errors("DescribeUserProfile"):
+            settings = sagemaker.describe_user_profile(DomainId=domain, UserProfileName=profile).get("UserSettings", {})
+        if settings.get("ExecutionRole"):
+            return str(settings["ExecutionRole"])
+    if domain:
+        with aws_errors("DescribeDomain"):
+            defaults = sagemaker.describe_domain(DomainId=domain).get("DefaultUserSettings", {})
+        return str(defaults["ExecutionRole"]) if defaults.get("ExecutionRole") else None
+    if metadata.get("ResourceName"):
+        with aws_errors("DescribeNotebookInstance"):
+            return str(sagemaker.describe_notebook_instance(NotebookInstanceName=metadata["ResourceName"])["RoleArn"])
+    return None
 
 
 def _expand(clients: AwsClients, role: str) -> str:
