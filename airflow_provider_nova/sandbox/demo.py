@@ -28,9 +28,10 @@ def follow(result: Any, poll_seconds: float, timeout: float = 120.0) -> None:
     last, deadline = None, time.monotonic() + timeout
     while time.monotonic() < deadline:
         status, raw = result.get_job_status()
-        if raw != last:
-            print(f"  status: {raw} ({status.value})")
-            last = raw
+        secondary = result.clients.sagemaker.describe_training_job(TrainingJobName=result.job_id)["SecondaryStatus"]
+        if (raw, secondary) != last:
+            print(f"  status: {raw} / {secondary} ({status.value})")
+            last = (raw, secondary)
         if status.is_terminal:
             return
         time.sleep(poll_seconds)
