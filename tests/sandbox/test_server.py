@@ -11,6 +11,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 
 import boto3
 import pytest
@@ -105,3 +106,20 @@ def test_demo_runs_the_complete_example_and_shows_training_go_from_in_progress_t
     assert re.search(
         r"Model deployed at: arn:aws:bedrock:us-east-1:123456789012:custom-model-deployment/\w+ \(Active\)", out
     )
+
+
+def test_tensorboard_reads_the_stand_in_event_files(tmp_path: Path) -> None:
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    from airflow_provider_nova.sandbox.tfevents import read_scalars, scalar_events
+
+    data = scalar_events({"mmlu/accuracy": 0.75, "mmlu/other": 1.5}, 1_700_000_000.0, step=3)
+    (tmp_path / "events.out.tfevents.1700000000.sandbox").write_bytes(data)
+    accumulator = EventAccumulator(str(tmp_path))
+    accumulator.Reload()
+    assert sorted(accumulator.Tags()["scalars"]) == ["mmlu/accuracy", "mmlu/other"]
+    event = accumulator.Scalars("mmlu/accuracy")[0]
+    assert (event.wall_time, event.step, event.value) == (1_700_000_000.0, 3, 0.75)
+    assert read_scalars(data) == {"mmlu/accuracy": 0.75, "mmlu/other": 1.5}
+    with pytest.raises(ValueError, match="bad data CRC"):
+        read_scalars(data[:-1] + bytes([data[-1] ^ 1]))
