@@ -95,9 +95,19 @@ def test_each_text_benchmark_renders_and_launches(clients: AwsClients, task: Eva
 
 
 def test_mmmu_runs_on_the_multi_modal_recipe_and_not_on_micro(clients: AwsClients) -> None:
-    plan = make(clients, Model.NOVA_LITE_2, count=4).plan_evaluation("mmmu", EvaluationTask.MMMU, subtask="art")
+    customizer = make(clients, Model.NOVA_LITE_2, count=4)
+    plan = customizer.plan_evaluation("mmmu", EvaluationTask.MMMU, subtask="art")
     assert plan.recipe.recipe_name == "nova_lite_2_0_p5_48xl_gpu_general_multi_modal_benchmark_eval"
-    assert plan.recipe.recipe["evaluation"]["subtask"] == "art"
+    assert plan.recipe.recipe["evaluation"] == {
+        "task": "mmmu",
+        "strategy": "zs_cot",
+        "metric": "accuracy",
+        "subtask": "art",
+    }
+    sent = sent_requests(clients)
+    customizer.evaluate("mmmu", EvaluationTask.MMMU, subtask="art")
+    assert sent[0]["AlgorithmSpecification"]["TrainingImage"] == EVAL_IMAGE
+    assert clients.sagemaker.describe_training_job(TrainingJobName="mmmu")["TrainingJobStatus"] == "InProgress"
     with pytest.raises(
         RecipeError, match="no published SMTJ general_multi_modal_benchmark evaluation recipe for NOVA_MICRO"
     ):
