@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -12,7 +11,14 @@ from airflow_provider_nova.core.aws import aws_errors, error_code
 from airflow_provider_nova.core.deploy import DeploymentResult
 from airflow_provider_nova.core.enums import DeployPlatform, EvaluationTask, Model, Platform, TrainingMethod
 from airflow_provider_nova.core.errors import AwsCallError, ConfigurationError, RecipeError
-from airflow_provider_nova.core.evaluation import TASKS, check_processor, check_rl_env, check_subtask, task_spec
+from airflow_provider_nova.core.evaluation import (
+    TASKS,
+    check_lambda_arn,
+    check_processor,
+    check_rl_env,
+    check_subtask,
+    task_spec,
+)
 from airflow_provider_nova.core.job_outputs import SMTJBatchInferenceResult, SMTJEvaluationResult
 from airflow_provider_nova.core.logs import training_job_log_lines
 from airflow_provider_nova.core.recipes import (
@@ -30,9 +36,6 @@ from airflow_provider_nova.core.s3 import S3Uri
 
 # Regions where the Nova customization images are published (the hub is authoritative per recipe).
 SUPPORTED_REGIONS = ("us-east-1", "us-west-2", "ap-northeast-1")
-LAMBDA_ARN = re.compile(
-    r"^arn:aws[a-z\-]*:lambda:[a-z0-9\-]+:\d{12}:function:[a-zA-Z0-9\-_]{1,64}(:(\$LATEST|[a-zA-Z0-9\-_]+))?$"
-)
 VALIDATION_CHECKS = {"infra": True, "data": True}
 
 
@@ -48,9 +51,6 @@ class JobPlan:
     input_s3_data_type: str
     request: dict[str, Any]
     instance_count: int | None = None
-
-
-TrainingPlan = JobPlan
 
 
 class NovaModelCustomizer:
@@ -160,7 +160,7 @@ class NovaModelCustomizer:
         recipe_path: str | None = None,
         overrides: dict[str, Any] | None = None,
         rft_lambda_arn: str | None = None,
-    ) -> TrainingPlan:
+    ) -> JobPlan:
         """Check the inputs, resolve and render the recipe, and build the job request (no job starts)."""
         check_job_name(job_name)
         self._check_method(rft_lambda_arn)
@@ -211,11 +211,7 @@ class NovaModelCustomizer:
         if self.method.is_rft:
             if not rft_lambda_arn:
                 raise ConfigurationError(f"{self.method.name} needs rft_lambda_arn, the reward function's Lambda ARN")
-            if not LAMBDA_ARN.match(rft_lambda_arn):
-                raise ConfigurationError(
-                    f"rft_lambda_arn {rft_lambda_arn!r} is not a Lambda function ARN "
-                    "(arn:aws:lambda:<region>:<account>:function:<name>)"
-                )
+            check_lambda_arn(rft_lambda_arn, "rft_lambda_arn")
         elif rft_lambda_arn:
             raise ConfigurationError(f"rft_lambda_arn is only used by RFT methods, not {self.method.name}")
 

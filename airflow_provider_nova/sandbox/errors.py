@@ -15,7 +15,3 @@ class ServiceError(Exception):
 
 def validation(message: str) -> ServiceError:
     return ServiceError("ValidationException", message)
-
-
-def not_found(message: str) -> ServiceError:
-    return ServiceError("ResourceNotFound", message)
