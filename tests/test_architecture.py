@@ -42,6 +42,7 @@ def test_public_namespace_is_exactly_the_curated_list() -> None:
         "ModelArtifacts", "AwsClients", "NovaError", "ConfigurationError", "RecipeError", "DataPrepError",
         "AwsCallError", "JobFailedError", "EvaluationResult", "SMTJEvaluationResult", "SMHPEvaluationResult",
         "SMTJBatchInferenceResult", "DeploymentResult", "EndpointInfo", "DeploymentError",
+        "UnsupportedError", "UnknownStatusError", "WaitTimeoutError",
     }  # fmt: skip
     expected |= {"DatasetLoader", "JSONLDatasetLoader", "JSONDatasetLoader", "CSVDatasetLoader"}
     assert set(core.__all__) == expected

@@ -27,6 +27,9 @@ from airflow_provider_nova.core.errors import (
     JobFailedError,
     NovaError,
     RecipeError,
+    UnknownStatusError,
+    UnsupportedError,
+    WaitTimeoutError,
 )
 from airflow_provider_nova.core.job_outputs import (
     EvaluationResult,
@@ -69,5 +72,8 @@ __all__ = [
     "SMTJRuntimeManager",
     "TrainingMethod",
     "TrainingResult",
+    "UnknownStatusError",
+    "UnsupportedError",
     "Version",
+    "WaitTimeoutError",
 ]

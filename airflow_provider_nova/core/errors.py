@@ -6,15 +6,33 @@
      +-- ConfigurationError (also ValueError): bad input, found before any AWS call
      |    +-- RecipeError: a recipe cannot be resolved, loaded or overridden
      |    +-- DataPrepError: a dataset cannot be loaded, transformed or saved
-     +-- AwsCallError: an AWS call failed; carries the service's error code
+     +-- UnsupportedError (also NotImplementedError): a platform or feature this release does not offer
+     +-- AwsCallError: an AWS call failed; carries the operation and the service's error code
      +-- JobFailedError: a job ended in a failed state; carries job, status and reason
+     +-- UnknownStatusError: a service reported a state this package does not know
+     +-- WaitTimeoutError (also TimeoutError): a wait gave up; the resource keeps running
+
+Every error pickles and unpickles with its attributes (Airflow moves exceptions between processes).
 """
 
 from __future__ import annotations
 
+from typing import Any
+
+
+def _rebuild(cls: type[BaseException], args: tuple[Any, ...], state: dict[str, Any]) -> BaseException:
+    exc = cls.__new__(cls, *args)
+    exc.args = args
+    exc.__dict__.update(state)
+    return exc
+
 
 class NovaError(Exception):
     """Base class of every error the Nova core raises on purpose."""
+
+    def __reduce__(self) -> Any:
+        # BaseException pickles as cls(*args), which fails for errors whose __init__ takes other arguments
+        return (_rebuild, (type(self), self.args, dict(self.__dict__)))
 
 
 class ConfigurationError(NovaError, ValueError):
@@ -27,6 +45,10 @@ class RecipeError(ConfigurationError):
 
 class DataPrepError(ConfigurationError):
     """A dataset cannot be loaded, transformed, split or saved."""
+
+
+class UnsupportedError(NovaError, NotImplementedError):
+    """A platform, method or feature this release does not offer."""
 
 
 class AwsCallError(NovaError):
@@ -47,3 +69,23 @@ class JobFailedError(NovaError):
         self.job_id = job_id
         self.status = status
         self.reason = reason
+
+
+class UnknownStatusError(NovaError):
+    """A service reported a state that no mapping knows; never read as 'still in progress'."""
+
+    def __init__(self, resource: str, raw: str, known: tuple[str, ...] = ()) -> None:
+        hint = f"; known: {', '.join(known)}" if known else ""
+        super().__init__(f"unknown {resource} status {raw!r}{hint}")
+        self.resource = resource
+        self.raw = raw
+
+
+class WaitTimeoutError(NovaError, TimeoutError):
+    """A wait gave up before the resource reached a final state; the resource keeps running."""
+
+    def __init__(self, what: str, last_status: str, waited_seconds: float) -> None:
+        super().__init__(f"{what} still {last_status} after {waited_seconds:g}s; it keeps running")
+        self.what = what
+        self.last_status = last_status
+        self.waited_seconds = waited_seconds

@@ -1,25 +1,68 @@
-"""One mapping from the services' raw job states to JobStatus."""
+"""Pure mappings from the services' raw states to ``JobStatus``, one per resource kind.
+
+Each works on one describe answer or on a page of summaries (``ListTrainingJobs``), so a poller
+can follow many jobs with one call. An unknown raw state is an ``UnknownStatusError``, never
+"still in progress".
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+from typing import Any
+
 from airflow_provider_nova.core.enums import JobStatus
-from airflow_provider_nova.core.errors import NovaError
+from airflow_provider_nova.core.errors import UnknownStatusError
+
+_IN, _OK, _FAIL = JobStatus.IN_PROGRESS, JobStatus.COMPLETED, JobStatus.FAILED
 
 # SageMaker training job states. Stopping is still running (and billed); a stopped job is never a success.
-SAGEMAKER_STATES = {
-    "InProgress": JobStatus.IN_PROGRESS,
-    "Stopping": JobStatus.IN_PROGRESS,
-    "Completed": JobStatus.COMPLETED,
-    "Failed": JobStatus.FAILED,
-    "Stopped": JobStatus.FAILED,
+SAGEMAKER_JOB = {"InProgress": _IN, "Stopping": _IN, "Completed": _OK, "Failed": _FAIL, "Stopped": _FAIL}
+# Bedrock GetCustomModel modelStatus.
+BEDROCK_CUSTOM_MODEL = {"Creating": _IN, "Active": _OK, "Failed": _FAIL}
+# Bedrock GetCustomModelDeployment status.
+BEDROCK_DEPLOYMENT = {"Creating": _IN, "Updating": _IN, "Active": _OK, "Failed": _FAIL}
+# Bedrock GetProvisionedModelThroughput status.
+BEDROCK_THROUGHPUT = {"Creating": _IN, "Updating": _IN, "InService": _OK, "Failed": _FAIL}
+
+TABLES: dict[str, Mapping[str, JobStatus]] = {
+    "SageMaker training job": SAGEMAKER_JOB,
+    "Bedrock custom model": BEDROCK_CUSTOM_MODEL,
+    "Bedrock custom model deployment": BEDROCK_DEPLOYMENT,
+    "Bedrock provisioned throughput": BEDROCK_THROUGHPUT,
 }
 
 
-def map_sagemaker_status(raw: str) -> JobStatus:
-    """Map a SageMaker ``TrainingJobStatus``; an unknown state is an error, never 'in progress'."""
+def _map(resource: str, raw: Any) -> JobStatus:
+    table = TABLES[resource]
     try:
-        return SAGEMAKER_STATES[raw]
-    except KeyError:
-        raise NovaError(
-            f"unknown SageMaker training job status {raw!r}; known: {', '.join(SAGEMAKER_STATES)}"
-        ) from None
+        return table[raw]
+    except (KeyError, TypeError):
+        raise UnknownStatusError(resource, str(raw), tuple(table)) from None
+
+
+def map_sagemaker_status(raw: str) -> JobStatus:
+    """Map a SageMaker ``TrainingJobStatus``."""
+    return _map("SageMaker training job", raw)
+
+
+def map_custom_model_status(raw: str) -> JobStatus:
+    """Map a Bedrock custom model's ``modelStatus``."""
+    return _map("Bedrock custom model", raw)
+
+
+def map_deployment_status(raw: str) -> JobStatus:
+    """Map a Bedrock custom model deployment's ``status``."""
+    return _map("Bedrock custom model deployment", raw)
+
+
+def map_throughput_status(raw: str) -> JobStatus:
+    """Map a Bedrock provisioned throughput's ``status``."""
+    return _map("Bedrock provisioned throughput", raw)
+
+
+def map_training_job_page(summaries: Iterable[Mapping[str, Any]]) -> dict[str, tuple[JobStatus, str]]:
+    """Map a page of ``ListTrainingJobs`` summaries to ``{job name: (status, raw)}``."""
+    return {
+        str(s["TrainingJobName"]): (map_sagemaker_status(s["TrainingJobStatus"]), str(s["TrainingJobStatus"]))
+        for s in summaries
+    }
