@@ -18,7 +18,7 @@ from airflow_provider_nova.core import (
     TrainingMethod,
     TrainingResult,
 )
-from airflow_provider_nova.core.status import SAGEMAKER_STATES, map_sagemaker_status
+from airflow_provider_nova.core.status import SAGEMAKER_JOB, map_sagemaker_status
 
 
 @pytest.fixture
@@ -32,7 +32,7 @@ def started(account: dict[str, str], request: pytest.FixtureRequest) -> tuple[No
 
 
 def test_mapping_table() -> None:
-    assert SAGEMAKER_STATES == {
+    assert SAGEMAKER_JOB == {
         "InProgress": JobStatus.IN_PROGRESS,
         "Stopping": JobStatus.IN_PROGRESS,
         "Completed": JobStatus.COMPLETED,
