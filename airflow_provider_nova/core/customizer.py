@@ -30,7 +30,7 @@ from airflow_provider_nova.core.recipes import (
     load_recipe_file,
 )
 from airflow_provider_nova.core.results import ModelArtifacts, TrainingResult
-from airflow_provider_nova.core.runtimes.base import RuntimeManager, check_job_name
+from airflow_provider_nova.core.runtimes.base import JobSpec, RuntimeManager, RuntimePlan, check_job_name
 from airflow_provider_nova.core.runtimes.smtj import output_tar_uri
 from airflow_provider_nova.core.s3 import S3Uri
 
@@ -41,16 +41,23 @@ VALIDATION_CHECKS = {"infra": True, "data": True}
 
 @dataclass(frozen=True)
 class JobPlan:
-    """Everything a job needs, checked: the recipe, its image and the request (nothing started)."""
+    """Everything a job needs, checked: the recipe, its image and the runtime's exact request (nothing started)."""
 
-    job_name: str
     recipe: BuiltRecipe
-    image_uri: str
-    data_s3_path: str | None
-    output_s3_path: str
-    input_s3_data_type: str
-    request: dict[str, Any]
-    instance_count: int | None = None
+    runtime: RuntimePlan
+
+    @property
+    def job_name(self) -> str:
+        return self.runtime.job_name
+
+    @property
+    def request(self) -> dict[str, Any]:
+        """The request ``start`` sends, as it will be sent."""
+        return self.runtime.request
+
+    @property
+    def output_s3_path(self) -> str:
+        return self.runtime.spec.output_s3_path
 
 
 class NovaModelCustomizer:
@@ -134,25 +141,18 @@ class NovaModelCustomizer:
     def _launch(self, plan: JobPlan) -> tuple[str, dict[str, Any]]:
         """Start the planned job; returns its id and the fields every result carries."""
         started = datetime.now(timezone.utc)
-        job_id = self.infra.execute(
-            plan.job_name,
-            plan.data_s3_path,
-            plan.output_s3_path,
-            plan.image_uri,
-            plan.recipe.yaml,
-            plan.input_s3_data_type,
-            instance_count=plan.instance_count,
-        )
-        self.job_id = job_id
-        clients = self.infra.clients
+        ref = self.infra.start(plan.runtime)
+        self.job_id = ref.job_name
+        if plan.runtime.create_bucket:
+            self.output_s3_path = plan.output_s3_path
         common = {
-            "job_id": job_id,
+            "job_id": ref.job_name,
             "started_time": started,
-            "platform": self.infra.platform,
-            "region": clients.region_name,
-            "endpoint_url": clients.endpoint_url,
+            "platform": ref.platform,
+            "region": ref.region,
+            "endpoint_url": self.infra.clients.endpoint_url,
         }
-        return job_id, common
+        return ref.job_name, common
 
     def plan_training(
         self,
@@ -195,15 +195,18 @@ class NovaModelCustomizer:
         data_type: str,
         instance_count: int | None = None,
     ) -> JobPlan:
-        build = getattr(self.infra, "training_job_request", None)
-        if build is None:
-            raise NotImplementedError(f"jobs on {self.infra.platform.value} are not available in this release")
-        output = output_s3_path or self._default_output_path()
-        image = str(entry.smtj_image_uri)
-        request: dict[str, Any] = build(
-            job_name, data_s3_path, output, image, recipe.yaml, data_type, instance_count=instance_count
+        """The runtime's request for this job, after the read-only checks ``start`` would otherwise fail on."""
+        self.infra.check_name_free(job_name)
+        create_bucket = None
+        if output_s3_path is None:
+            create_bucket = self.infra.default_bucket()
+            output_s3_path = f"s3://{create_bucket}/nova-customization/"
+        else:
+            self._check_bucket_exists(output_s3_path, "output_s3_path")
+        spec = JobSpec(
+            job_name, data_s3_path, output_s3_path, str(entry.smtj_image_uri), recipe.yaml, data_type, instance_count
         )
-        return JobPlan(job_name, recipe, image, data_s3_path, output, data_type, request, instance_count)
+        return JobPlan(recipe, self.infra.plan(spec, create_bucket=create_bucket))
 
     def _check_method(self, rft_lambda_arn: str | None) -> None:
         if self.method is TrainingMethod.EVALUATION:
@@ -216,15 +219,13 @@ class NovaModelCustomizer:
             raise ConfigurationError(f"rft_lambda_arn is only used by RFT methods, not {self.method.name}")
 
     def _select_recipe(self) -> RecipeEntry:
-        if self.infra.platform is not Platform.SMTJ:
-            raise NotImplementedError(f"training on {self.infra.platform.value} is not available in this release")
         try:
             return self.hub.select_training(self.model, self.method, self.infra.platform, self.infra.instance_type)
         except RecipeError:
             if self.validation_config["infra"]:
                 raise
         candidates = [
-            e for e in self.hub.recipes(self.model) if e.is_training_for(self.method) and e.runs_on(Platform.SMTJ)
+            e for e in self.hub.recipes(self.model) if e.is_training_for(self.method) and e.runs_on(self.infra.platform)
         ]
         if not candidates:
             raise RecipeError(f"no published SMTJ recipe for {self.model.name} with {self.method.name}")
@@ -266,20 +267,17 @@ class NovaModelCustomizer:
         if not page.get("KeyCount"):
             raise ConfigurationError(f"{field} {uri} has no objects: upload the data first")
 
-    def _default_output_path(self) -> str:
-        """``s3://sagemaker-<region>-<account>/nova-customization/``, creating the bucket when missing."""
-        clients = self.infra.clients
-        region = clients.region_name
-        bucket = f"sagemaker-{region}-{clients.account_id()}"
+    def _check_bucket_exists(self, uri: str, field: str) -> None:
+        """A missing bucket is an error now; a bucket this caller may not look at is left to the job."""
+        loc = S3Uri.parse(uri, field)
         try:
             with aws_errors("HeadBucket"):
-                clients.s3.head_bucket(Bucket=bucket)
-        except AwsCallError:
-            config = {} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}
-            with aws_errors("CreateBucket"):
-                clients.s3.create_bucket(Bucket=bucket, **config)
-        self.output_s3_path = f"s3://{bucket}/nova-customization/"
-        return self.output_s3_path
+                self.infra.clients.s3.head_bucket(Bucket=loc.bucket)
+        except AwsCallError as exc:
+            if error_code(exc) in ("404", "NoSuchBucket", "NotFound"):
+                raise ConfigurationError(f"{field} {uri}: bucket {loc.bucket} does not exist") from exc
+            if error_code(exc) not in ("403", "AccessDenied"):
+                raise
 
     # -- evaluation and batch inference --------------------------------------------------------
     def evaluate(
@@ -418,8 +416,6 @@ class NovaModelCustomizer:
         return self._plan(job_name, entry, recipe, data, output, "S3Prefix", instance_count=1)
 
     def _select_eval_recipe(self, kind: str) -> RecipeEntry:
-        if self.infra.platform is not Platform.SMTJ:
-            raise NotImplementedError(f"evaluation on {self.infra.platform.value} is not available in this release")
         return self.hub.select_evaluation(self.model, kind, self.infra.platform, self.infra.instance_type)
 
     def _eval_data(self, task: EvaluationTask, own_data: bool, data_s3_path: str | None) -> str | None:
@@ -467,11 +463,7 @@ class NovaModelCustomizer:
         )
 
     def _runtime_role(self) -> str:
-        role_of = getattr(self.infra, "role_arn", None)
-        if role_of is None:
-            raise ConfigurationError(f"pass role_arn: {type(self.infra).__name__} has no execution role to reuse")
-        role: str = role_of()
-        return role
+        return self.infra.role_arn()
 
     # -- logs ----------------------------------------------------------------------------------
     def get_logs(self, limit: int | None = None, start_from_head: bool = False) -> None:

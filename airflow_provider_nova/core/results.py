@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, TypeAdapter
 
 from airflow_provider_nova.core.enums import JobStatus, Platform, TrainingMethod
 from airflow_provider_nova.core.errors import JobFailedError, NovaError
+from airflow_provider_nova.core.lifecycle import JobRef, JobState, wait_for
 from airflow_provider_nova.core.s3 import read_object
 
 if TYPE_CHECKING:
@@ -69,19 +70,21 @@ class BaseJobResult(BaseModel):
             self._clients = AwsClients(region_name=self.region, endpoint_url=self.endpoint_url)
         return self._clients
 
-    def _runtime_status(self) -> tuple[JobStatus, str]:
-        if self.platform is not Platform.SMTJ:
-            raise NovaError(f"status of {self.platform.value} jobs is not available in this release")
-        from airflow_provider_nova.core.aws import aws_errors
-        from airflow_provider_nova.core.status import map_sagemaker_status
+    @property
+    def ref(self) -> JobRef:
+        """The job this result follows."""
+        return JobRef(self.platform, self.job_id, self.region)
 
-        with aws_errors("DescribeTrainingJob"):
-            raw = self.clients.sagemaker.describe_training_job(TrainingJobName=self.job_id)["TrainingJobStatus"]
-        return map_sagemaker_status(raw), raw
+    def job_state(self) -> JobState:
+        """The job's state now, with the service's failure reason and secondary status."""
+        from airflow_provider_nova.core.runtimes import jobs_for
+
+        return jobs_for(self.platform, self.clients).describe(self.ref)
 
     def get_job_status(self) -> tuple[JobStatus, str]:
         """Return ``(JobStatus, raw status)`` from the service."""
-        return self._runtime_status()
+        state = self.job_state()
+        return state.status, state.raw
 
     def wait_for_completion(
         self,
@@ -93,27 +96,23 @@ class BaseJobResult(BaseModel):
     ) -> tuple[JobStatus, str]:
         """Poll until the job ends; return its status when COMPLETED, raise JobFailedError when FAILED.
 
-        :param timeout_seconds: give up (TimeoutError) after this long; the job keeps running.
+        :param timeout_seconds: give up (``WaitTimeoutError``, a TimeoutError) after this long; the job keeps running.
         """
-        deadline = None if timeout_seconds is None else clock() + timeout_seconds
-        while True:
-            status, raw = self.get_job_status()
-            if status is JobStatus.COMPLETED:
-                return status, raw
-            if status is JobStatus.FAILED:
-                raise JobFailedError(self.job_id, raw, self._failure_reason())
-            if deadline is not None and clock() >= deadline:
-                raise TimeoutError(f"job {self.job_id} still {raw} after {timeout_seconds:g}s; it keeps running")
-            sleep(poll_seconds)
+        state = wait_for(
+            self.job_state,
+            f"job {self.job_id}",
+            poll_seconds=poll_seconds,
+            timeout_seconds=timeout_seconds,
+            sleep=sleep,
+            clock=clock,
+        )
+        if state.status is JobStatus.FAILED:
+            raise JobFailedError(self.job_id, state.raw, state.reason)
+        self._on_completed()
+        return state.status, state.raw
 
-    def _failure_reason(self) -> str | None:
-        if self.platform is not Platform.SMTJ:
-            return None
-        from airflow_provider_nova.core.aws import aws_errors
-
-        with aws_errors("DescribeTrainingJob"):
-            reason = self.clients.sagemaker.describe_training_job(TrainingJobName=self.job_id).get("FailureReason")
-        return None if reason is None else str(reason)
+    def _on_completed(self) -> None:
+        """Read what a completed job left behind (subclasses)."""
 
     def default_dump_path(self) -> Path:
         return Path(f"./{self.job_id}_{self.platform.value}.json")
@@ -144,13 +143,17 @@ class TrainingResult(BaseJobResult):
     model_artifacts: ModelArtifacts
     MANIFEST: ClassVar[str] = "manifest.json"
 
-    def get_job_status(self) -> tuple[JobStatus, str]:
-        """Return the status; once completed, also fill in ``model_artifacts.checkpoint_s3_path``."""
-        status, raw = self._runtime_status()
-        if status is JobStatus.COMPLETED and self.model_artifacts.checkpoint_s3_path is None:
+    def job_state(self) -> JobState:
+        """The job's state; once completed, also fill in ``model_artifacts.checkpoint_s3_path``."""
+        state = super().job_state()
+        if state.status is JobStatus.COMPLETED:
+            self._on_completed()
+        return state
+
+    def _on_completed(self) -> None:
+        if self.model_artifacts.checkpoint_s3_path is None:
             checkpoint = read_checkpoint(self.clients, self.model_artifacts.output_s3_path)
             self.model_artifacts = self.model_artifacts.model_copy(update={"checkpoint_s3_path": checkpoint})
-        return status, raw
 
 
 def read_checkpoint(clients: AwsClients, output_tar_uri: str) -> str:

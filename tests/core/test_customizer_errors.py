@@ -126,9 +126,11 @@ def test_missing_role_says_which_role_and_permissions(
     for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
         monkeypatch.setenv(key, "testing")  # a plain IAM user, not a role
     plain = AwsClients(region_name="us-east-1")
-    Recorder(plain)
+    watching_plain = Recorder(plain)
     with pytest.raises(ConfigurationError) as info:
         customizer(plain).train("job-a")
+    assert "GetCallerIdentity" in watching_plain.calls  # the recorder watches the clients that were used
+    assert watching_plain.mutating() == []
     message = str(info.value)
     assert "no execution_role given and the caller arn:aws:sts::123456789012:user/moto is not an IAM role" in message
     assert "trusts sagemaker.amazonaws.com" in message and "/aws/sagemaker/TrainingJobs" in message
@@ -153,10 +155,42 @@ def test_missing_training_data(clients: AwsClients, recorder: Recorder) -> None:
         customizer(clients, data="s3://my-bucket/nothing-here/").train("job-a")
 
 
-def test_duplicate_job_name_is_a_clear_error(clients: AwsClients) -> None:
-    customizer(clients).train("job-twice")
-    with pytest.raises(ConfigurationError, match="a training job named 'job-twice' already exists in us-east-1"):
-        customizer(clients).train("job-twice")
+def test_duplicate_job_name_is_refused_before_anything_is_written(clients: AwsClients) -> None:
+    customizer(clients).train("job-twice", overrides={"max_epochs": 3})
+    recipe_key = "output/job-twice/input/recipe/recipe.yaml"
+    first = clients.s3.get_object(Bucket="my-bucket", Key=recipe_key)["Body"].read()
+    watching = Recorder(clients)
+    taken = "a training job named 'job-twice' already exists in us-east-1"
+    with pytest.raises(ConfigurationError, match=taken):
+        customizer(clients).validate("job-twice", overrides={"max_epochs": 5})
+    with pytest.raises(ConfigurationError, match=taken):
+        customizer(clients).train("job-twice", overrides={"max_epochs": 5})
+    assert watching.mutating() == []
+    assert clients.s3.get_object(Bucket="my-bucket", Key=recipe_key)["Body"].read() == first
+    assert b"max_epochs: 3" in first
+
+
+def test_missing_output_bucket_fails_validation(clients: AwsClients, recorder: Recorder) -> None:
+    with pytest.raises(
+        ConfigurationError, match="output_s3_path s3://no-such-bucket/out/: bucket no-such-bucket does not exist"
+    ):
+        customizer(clients, out="s3://no-such-bucket/out/").validate("job-a")
+
+
+def test_validate_without_output_path_creates_no_bucket(clients: AwsClients, recorder: Recorder) -> None:
+    custom = customizer(clients, out=None)
+    custom.validate("job-a")
+    plan = custom.plan_training("job-a")
+    assert plan.output_s3_path == "s3://sagemaker-us-east-1-123456789012/nova-customization/"
+    assert "sagemaker-us-east-1-123456789012" not in [b["Name"] for b in clients.s3.list_buckets()["Buckets"]]
+    assert custom.output_s3_path is None
+
+
+def test_job_names_over_63_characters_and_with_newlines_are_refused(clients: AwsClients, recorder: Recorder) -> None:
+    for bad in ("a" * 64, "a-" * 31 + "-b", "job\n", "-job", "job-"):
+        with pytest.raises(ConfigurationError, match="is not a valid SageMaker job name"):
+            customizer(clients).validate(bad)
+    customizer(clients).validate("a" * 63)
 
 
 def test_recipe_path_for_another_model_is_rejected(clients: AwsClients, recorder: Recorder, tmp_path: Any) -> None:

@@ -18,6 +18,7 @@ from airflow_provider_nova.core import (
     TrainingMethod,
     TrainingResult,
 )
+from airflow_provider_nova.core.lifecycle import JobState
 from airflow_provider_nova.core.status import SAGEMAKER_JOB, map_sagemaker_status
 
 
@@ -62,8 +63,8 @@ def test_stop_goes_through_stopping_to_stopped(started: tuple[NovaModelCustomize
     customizer, result = started
     infra = customizer.infra
     infra.cleanup("lifecycle-job")
-    described = infra.describe("lifecycle-job")  # type: ignore[attr-defined]
-    assert described["TrainingJobStatus"] == "Stopped"
+    assert infra.describe(infra.ref("lifecycle-job")) == JobState(JobStatus.FAILED, "Stopped", None, "Stopped")
+    described = infra.clients.sagemaker.describe_training_job(TrainingJobName="lifecycle-job")
     statuses = [t["Status"] for t in described["SecondaryStatusTransitions"]]
     assert statuses == ["Starting", "Stopping", "Stopped"]
     assert result.get_job_status() == (JobStatus.FAILED, "Stopped")
@@ -74,7 +75,9 @@ def test_failed_job_carries_the_reason(started: tuple[NovaModelCustomizer, Train
     customizer, result = started
     control.fail_job("lifecycle-job", "AlgorithmError: CUDA out of memory")  # type: ignore[attr-defined]
     assert result.get_job_status() == (JobStatus.FAILED, "Failed")
-    assert customizer.infra.describe("lifecycle-job")["FailureReason"] == "AlgorithmError: CUDA out of memory"  # type: ignore[attr-defined]
+    state = customizer.infra.describe(result.ref)
+    assert (state.status, state.raw, state.reason) == (JobStatus.FAILED, "Failed", "AlgorithmError: CUDA out of memory")
+    assert result.job_state() == state
 
 
 def test_job_whose_data_vanished_fails_like_sagemaker(
@@ -84,7 +87,7 @@ def test_job_whose_data_vanished_fails_like_sagemaker(
     customizer.infra.clients.s3.delete_object(Bucket="my-bucket", Key="training-data/train.jsonl")
     control.complete_job("lifecycle-job")  # type: ignore[attr-defined]
     assert result.get_job_status() == (JobStatus.FAILED, "Failed")
-    reason = customizer.infra.describe("lifecycle-job")["FailureReason"]  # type: ignore[attr-defined]
+    reason = customizer.infra.describe(customizer.infra.ref("lifecycle-job")).reason
     assert 'No S3 objects found under S3 URL "s3://my-bucket/training-data/"' in reason
 
 

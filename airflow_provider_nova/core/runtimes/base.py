@@ -1,24 +1,34 @@
-"""What every runtime manager offers: start a job, describe it, stop it."""
+"""What every runtime manager offers: one seam for a job's life.
+
+``plan(spec)`` builds the exact request and creates nothing; ``start(plan)`` sends that request
+and returns a ``JobRef``; ``describe(ref)`` returns a ``JobState``; ``stop(ref)`` stops the job.
+The spec's ``execute()`` and ``cleanup()`` are ``start(plan(...))`` and ``stop(...)``.
+"""
 
 from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow_provider_nova.core.errors import ConfigurationError
+from airflow_provider_nova.core.lifecycle import JobRef
 
 if TYPE_CHECKING:
     from airflow_provider_nova.core.aws import AwsClients
-    from airflow_provider_nova.core.enums import JobStatus, Platform
+    from airflow_provider_nova.core.enums import Platform
+    from airflow_provider_nova.core.lifecycle import JobState
 
-_INSTANCE_TYPE = re.compile(r"^ml\.[a-z0-9]+\.[a-z0-9]+$")
-JOB_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
+_INSTANCE_TYPE = re.compile(r"ml\.[a-z0-9]+\.[a-z0-9]+")
+# SageMaker's TrainingJobName pattern, with its 63-character limit checked separately.
+JOB_NAME = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9])*")
+JOB_NAME_MAX = 63
 
 
 def check_instance(instance_type: Any, instance_count: Any) -> None:
     """Reject an instance type or count that no SageMaker job could use."""
-    if not isinstance(instance_type, str) or not _INSTANCE_TYPE.match(instance_type):
+    if not isinstance(instance_type, str) or not _INSTANCE_TYPE.fullmatch(instance_type):
         raise ConfigurationError(f"instance_type must look like 'ml.p5.48xlarge', got {instance_type!r}")
     if not isinstance(instance_count, int) or isinstance(instance_count, bool) or instance_count < 1:
         raise ConfigurationError(f"instance_count must be a positive integer, got {instance_count!r}")
@@ -26,18 +36,59 @@ def check_instance(instance_type: Any, instance_count: Any) -> None:
 
 def check_job_name(job_name: Any) -> str:
     """Return ``job_name`` when SageMaker accepts it as a job name."""
-    if not isinstance(job_name, str) or not JOB_NAME.match(job_name):
+    if not isinstance(job_name, str) or not JOB_NAME.fullmatch(job_name) or len(job_name) > JOB_NAME_MAX:
         raise ConfigurationError(
-            f"job_name {job_name!r} is not a valid SageMaker job name: use 1-63 letters, digits and hyphens, "
-            "starting with a letter or digit, with no consecutive-hyphen runs at the end"
+            f"job_name {job_name!r} is not a valid SageMaker job name: use 1-{JOB_NAME_MAX} letters, digits and "
+            "hyphens, starting and ending with a letter or digit"
         )
     return job_name
+
+
+def name_taken(job_name: str, region: str) -> str:
+    return (
+        f"a training job named {job_name!r} already exists in {region}; job names are unique per account and "
+        "region: choose another job_name (nothing was uploaded or started)"
+    )
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """What a job runs: the rendered recipe, its image, its data and where its output goes.
+
+    :param instance_count: instances for this job when not the runtime's own count (evaluation runs on one).
+    """
+
+    job_name: str
+    data_s3_path: str | None
+    output_s3_path: str
+    image_uri: str
+    recipe: str
+    input_s3_data_type: str = "Converse"
+    instance_count: int | None = None
+
+
+@dataclass(frozen=True)
+class RuntimePlan:
+    """The exact request a runtime will send, and what it writes first (nothing exists yet).
+
+    :param recipe_uri: where ``start`` uploads the rendered recipe.
+    :param create_bucket: a bucket ``start`` creates when missing (the SageMaker default bucket).
+    """
+
+    spec: JobSpec
+    request: dict[str, Any]
+    recipe_uri: str
+    create_bucket: str | None = None
+
+    @property
+    def job_name(self) -> str:
+        return self.spec.job_name
 
 
 class RuntimeManager(ABC):
     """Runs Nova jobs on one kind of infrastructure."""
 
-    platform: Platform
+    platform: ClassVar[Platform]
 
     def __init__(self, instance_type: str, instance_count: int, clients: AwsClients | None) -> None:
         check_instance(instance_type, instance_count)
@@ -62,7 +113,43 @@ class RuntimeManager(ABC):
             self._clients = AwsClients()
         return self._clients
 
+    def ref(self, job_name: str) -> JobRef:
+        """The reference of a job of this runtime, by name."""
+        return JobRef(self.platform, check_job_name(job_name), self.clients.region_name)
+
+    def role_arn(self) -> str:
+        """The role jobs of this runtime run as, for reuse by Bedrock deployment."""
+        raise ConfigurationError(f"pass role_arn: {type(self).__name__} has no execution role to reuse")
+
     @abstractmethod
+    def plan(self, spec: JobSpec, *, create_bucket: str | None = None) -> RuntimePlan:
+        """Build the exact request for ``spec``; read-only look-ups at most, nothing is created."""
+
+    @abstractmethod
+    def start(self, plan: RuntimePlan) -> JobRef:
+        """Send the planned request; a job of the same name is refused before anything is written."""
+
+    @abstractmethod
+    def describe(self, ref: JobRef) -> JobState:
+        """The job's state now."""
+
+    @abstractmethod
+    def stop(self, ref: JobRef) -> None:
+        """Stop the job; a job that already ended is left as it is."""
+
+    @abstractmethod
+    def exists(self, job_name: str) -> bool:
+        """True when a job of this name exists (names are unique per account and region)."""
+
+    @abstractmethod
+    def default_bucket(self) -> str:
+        """The bucket jobs write to when no output path is given."""
+
+    def check_name_free(self, job_name: str) -> None:
+        """Refuse a job name that is already taken, before anything is written."""
+        if self.exists(job_name):
+            raise ConfigurationError(name_taken(job_name, self.clients.region_name))
+
     def execute(
         self,
         job_name: str,
@@ -71,15 +158,11 @@ class RuntimeManager(ABC):
         image_uri: str,
         recipe: str,
         input_s3_data_type: str = "Converse",
-        *,
-        instance_count: int | None = None,
     ) -> str:
-        """Start a job and return its id."""
+        """Start a job and return its id (the spec's method: ``start(plan(...))``)."""
+        spec = JobSpec(job_name, data_s3_path, output_s3_path, image_uri, recipe, input_s3_data_type)
+        return self.start(self.plan(spec)).job_name
 
-    @abstractmethod
-    def status(self, job_id: str) -> tuple[JobStatus, str]:
-        """Return the job's mapped and raw status."""
-
-    @abstractmethod
     def cleanup(self, job_name: str) -> None:
-        """Stop the job."""
+        """Stop the job (the spec's method: ``stop(ref(job_name))``)."""
+        self.stop(self.ref(job_name))

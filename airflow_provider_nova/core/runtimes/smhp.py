@@ -5,15 +5,16 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from airflow_provider_nova.core.enums import JobStatus, Platform
-from airflow_provider_nova.core.errors import ConfigurationError
-from airflow_provider_nova.core.runtimes.base import RuntimeManager
+from airflow_provider_nova.core.enums import Platform
+from airflow_provider_nova.core.errors import ConfigurationError, UnsupportedError
+from airflow_provider_nova.core.runtimes.base import JobSpec, RuntimeManager, RuntimePlan
 
 if TYPE_CHECKING:
     from airflow_provider_nova.core.aws import AwsClients
+    from airflow_provider_nova.core.lifecycle import JobRef, JobState
 
-_CLUSTER = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
-_NAMESPACE = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+_CLUSTER = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}")
+_NAMESPACE = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
 NOT_YET = "HyperPod job submission is not available in this release of airflow-provider-nova; use SMTJRuntimeManager"
 
 
@@ -38,9 +39,9 @@ class SMHPRuntimeManager(RuntimeManager):
         clients: AwsClients | None = None,
     ) -> None:
         super().__init__(instance_type, instance_count, clients)
-        if not isinstance(cluster_name, str) or not _CLUSTER.match(cluster_name):
+        if not isinstance(cluster_name, str) or not _CLUSTER.fullmatch(cluster_name):
             raise ConfigurationError(f"cluster_name {cluster_name!r} is not a valid HyperPod cluster name")
-        if not isinstance(namespace, str) or not _NAMESPACE.match(namespace):
+        if not isinstance(namespace, str) or not _NAMESPACE.fullmatch(namespace):
             raise ConfigurationError(f"namespace {namespace!r} is not a valid Kubernetes namespace name")
         self.cluster_name = cluster_name
         self.namespace = namespace
@@ -51,21 +52,20 @@ class SMHPRuntimeManager(RuntimeManager):
             f"cluster_name={self.cluster_name!r}, namespace={self.namespace!r})"
         )
 
-    def execute(
-        self,
-        job_name: str,
-        data_s3_path: str | None,
-        output_s3_path: str,
-        image_uri: str,
-        recipe: str,
-        input_s3_data_type: str = "Converse",
-        *,
-        instance_count: int | None = None,
-    ) -> str:
-        raise NotImplementedError(NOT_YET)
+    def plan(self, spec: JobSpec, *, create_bucket: str | None = None) -> RuntimePlan:
+        raise UnsupportedError(NOT_YET)
 
-    def status(self, job_id: str) -> tuple[JobStatus, str]:
-        raise NotImplementedError(NOT_YET)
+    def start(self, plan: RuntimePlan) -> JobRef:
+        raise UnsupportedError(NOT_YET)
 
-    def cleanup(self, job_name: str) -> None:
-        raise NotImplementedError(NOT_YET)
+    def describe(self, ref: JobRef) -> JobState:
+        raise UnsupportedError(NOT_YET)
+
+    def stop(self, ref: JobRef) -> None:
+        raise UnsupportedError(NOT_YET)
+
+    def exists(self, job_name: str) -> bool:
+        raise UnsupportedError(NOT_YET)
+
+    def default_bucket(self) -> str:
+        raise UnsupportedError(NOT_YET)

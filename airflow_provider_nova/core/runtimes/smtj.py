@@ -9,10 +9,17 @@ import yaml
 from airflow_provider_nova.core.aws import aws_errors, error_code
 from airflow_provider_nova.core.enums import JobStatus, Platform
 from airflow_provider_nova.core.errors import AwsCallError, ConfigurationError
-from airflow_provider_nova.core.runtimes.base import RuntimeManager, check_job_name
+from airflow_provider_nova.core.lifecycle import JobRef, JobState
+from airflow_provider_nova.core.runtimes.base import (
+    JobSpec,
+    RuntimeManager,
+    RuntimePlan,
+    check_job_name,
+    name_taken,
+)
 from airflow_provider_nova.core.runtimes.roles import resolve_execution_role
 from airflow_provider_nova.core.s3 import S3Uri, write_object
-from airflow_provider_nova.core.status import map_sagemaker_status
+from airflow_provider_nova.core.status import map_sagemaker_status, map_training_job_page
 
 if TYPE_CHECKING:
     from airflow_provider_nova.core.aws import AwsClients
@@ -59,6 +66,110 @@ def hyperparameters(recipe: dict[str, Any]) -> dict[str, str]:
     return hp
 
 
+class TrainingJobs:
+    """SageMaker training jobs by name: start a planned request, describe, stop, look up many at once.
+
+    Needs no instance configuration, so a result loaded from a file or an Airflow trigger can follow a
+    job with only the clients.
+    """
+
+    def __init__(self, clients: AwsClients) -> None:
+        self.clients = clients
+
+    def ref(self, job_name: str) -> JobRef:
+        return JobRef(Platform.SMTJ, job_name, self.clients.region_name)
+
+    def exists(self, job_name: str) -> bool:
+        try:
+            self._describe(job_name)
+        except AwsCallError as exc:
+            if error_code(exc) == "ValidationException":  # SageMaker's answer for "Requested resource not found"
+                return False
+            raise
+        return True
+
+    def start(self, plan: RuntimePlan) -> JobRef:
+        """Create the default bucket when planned, refuse a taken name, upload the recipe, create the job."""
+        name = plan.job_name
+        if self.exists(name):
+            raise ConfigurationError(name_taken(name, self.clients.region_name))
+        if plan.create_bucket:
+            ensure_bucket(self.clients, plan.create_bucket)
+        with aws_errors("PutObject"):
+            write_object(self.clients.s3, plan.recipe_uri, plan.spec.recipe.encode("utf-8"), "application/x-yaml")
+        try:
+            with aws_errors("CreateTrainingJob"):
+                self.clients.sagemaker.create_training_job(**plan.request)
+        except AwsCallError as exc:
+            if error_code(exc) == "ResourceInUse":
+                raise ConfigurationError(name_taken(name, self.clients.region_name)) from exc
+            raise
+        return self.ref(name)
+
+    def _describe(self, job_name: str) -> dict[str, Any]:
+        with aws_errors("DescribeTrainingJob"):
+            answer: dict[str, Any] = self.clients.sagemaker.describe_training_job(TrainingJobName=job_name)
+        return answer
+
+    def describe(self, ref: JobRef) -> JobState:
+        return job_state(self._describe(ref.job_name))
+
+    def describe_many(self, job_names: list[str]) -> dict[str, JobState]:
+        """States of many jobs with one ``ListTrainingJobs`` page (and a describe only for those that ended).
+
+        Jobs the page does not show (older than it reaches) are described one by one.
+        """
+        with aws_errors("ListTrainingJobs"):
+            page = self.clients.sagemaker.list_training_jobs(
+                MaxResults=100, SortBy="CreationTime", SortOrder="Descending"
+            )
+        listed = map_training_job_page(page.get("TrainingJobSummaries", []))
+        states: dict[str, JobState] = {}
+        for name in job_names:
+            seen = listed.get(name)
+            if seen is not None and not seen[0].is_terminal:
+                states[name] = JobState(seen[0], seen[1])
+            else:
+                states[name] = self.describe(self.ref(name))
+        return states
+
+    def stop(self, ref: JobRef) -> None:
+        try:
+            with aws_errors("StopTrainingJob"):
+                self.clients.sagemaker.stop_training_job(TrainingJobName=ref.job_name)
+        except AwsCallError as exc:
+            if error_code(exc) != "ValidationException" or self.describe(ref).status is JobStatus.IN_PROGRESS:
+                raise
+
+
+def job_state(answer: dict[str, Any]) -> JobState:
+    """A ``DescribeTrainingJob`` answer as a JobState."""
+    raw = str(answer["TrainingJobStatus"])
+    reason = answer.get("FailureReason")
+    secondary = answer.get("SecondaryStatus")
+    return JobState(
+        map_sagemaker_status(raw),
+        raw,
+        None if reason is None else str(reason),
+        None if secondary is None else str(secondary),
+    )
+
+
+def ensure_bucket(clients: AwsClients, bucket: str) -> None:
+    """Create ``bucket`` in the clients' region when it does not exist."""
+    try:
+        with aws_errors("HeadBucket"):
+            clients.s3.head_bucket(Bucket=bucket)
+        return
+    except AwsCallError as exc:
+        if error_code(exc) not in ("404", "NoSuchBucket", "NotFound"):
+            raise
+    region = clients.region_name
+    config = {} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}
+    with aws_errors("CreateBucket"):
+        clients.s3.create_bucket(Bucket=bucket, **config)
+
+
 class SMTJRuntimeManager(RuntimeManager):
     """Runs Nova jobs as SageMaker Training Jobs.
 
@@ -99,50 +210,46 @@ class SMTJRuntimeManager(RuntimeManager):
     def __repr__(self) -> str:
         return f"SMTJRuntimeManager(instance_type={self.instance_type!r}, instance_count={self.instance_count})"
 
+    @property
+    def jobs(self) -> TrainingJobs:
+        return TrainingJobs(self.clients)
+
     def role_arn(self) -> str:
         """The execution role ARN, resolved once."""
         if self._role_arn is None:
             self._role_arn = resolve_execution_role(self.clients, self.execution_role)
         return self._role_arn
 
-    def training_job_request(
-        self,
-        job_name: str,
-        data_s3_path: str | None,
-        output_s3_path: str,
-        image_uri: str,
-        recipe: str,
-        input_s3_data_type: str = "Converse",
-        *,
-        instance_count: int | None = None,
-    ) -> dict[str, Any]:
-        """The CreateTrainingJob request for a rendered recipe (no call is made).
+    def default_bucket(self) -> str:
+        """``sagemaker-<region>-<account>``, the SageMaker SDK's default bucket (created by ``start`` when missing)."""
+        return f"sagemaker-{self.clients.region_name}-{self.clients.account_id()}"
 
-        :param instance_count: instances for this job when not the runtime's own count (evaluation runs on one).
-        """
-        check_job_name(job_name)
-        parsed = yaml.safe_load(recipe)
+    def plan(self, spec: JobSpec, *, create_bucket: str | None = None) -> RuntimePlan:
+        """The CreateTrainingJob request for ``spec`` (role look-up at most; nothing is created)."""
+        check_job_name(spec.job_name)
+        parsed = yaml.safe_load(spec.recipe)
         if not isinstance(parsed, dict):
             raise ConfigurationError("recipe must be the YAML text of a mapping")
         channels = []
-        if data_s3_path:
-            channels.append(_channel("train", str(S3Uri.parse(data_s3_path, "data_s3_path")), input_s3_data_type))
+        if spec.data_s3_path:
+            data = str(S3Uri.parse(spec.data_s3_path, "data_s3_path"))
+            channels.append(_channel("train", data, spec.input_s3_data_type))
         validation = (parsed.get("run") or {}).get("validation_data_s3_path")
         if validation:
             channels.append(_channel("validation", str(S3Uri.parse(validation, "validation_s3_path")), "Converse"))
-        recipe_prefix = recipe_s3_uri(output_s3_path, job_name).rsplit("/", 1)[0] + "/"
-        channels.append(_channel("recipe", recipe_prefix, "S3Prefix"))
-        output = str(S3Uri.parse(output_s3_path, "output_s3_path"))
+        recipe_uri = recipe_s3_uri(spec.output_s3_path, spec.job_name)
+        channels.append(_channel("recipe", recipe_uri.rsplit("/", 1)[0] + "/", "S3Prefix"))
+        output = str(S3Uri.parse(spec.output_s3_path, "output_s3_path"))
         request: dict[str, Any] = {
-            "TrainingJobName": job_name,
+            "TrainingJobName": spec.job_name,
             "HyperParameters": hyperparameters(parsed),
-            "AlgorithmSpecification": {"TrainingInputMode": "File", "TrainingImage": image_uri},
+            "AlgorithmSpecification": {"TrainingInputMode": "File", "TrainingImage": spec.image_uri},
             "RoleArn": self.role_arn(),
             "InputDataConfig": channels,
             "OutputDataConfig": {"S3OutputPath": output},
             "ResourceConfig": {
                 "InstanceType": self.instance_type,
-                "InstanceCount": instance_count or self.instance_count,
+                "InstanceCount": spec.instance_count or self.instance_count,
                 "VolumeSizeInGB": VOLUME_SIZE_GB,
             },
             "StoppingCondition": {"MaxRuntimeInSeconds": self.max_job_runtime},
@@ -150,54 +257,16 @@ class SMTJRuntimeManager(RuntimeManager):
         }
         if self.tags:
             request["Tags"] = [{"Key": k, "Value": v} for k, v in self.tags.items()]
-        return request
+        return RuntimePlan(spec, request, recipe_uri, create_bucket)
 
-    def execute(
-        self,
-        job_name: str,
-        data_s3_path: str | None,
-        output_s3_path: str,
-        image_uri: str,
-        recipe: str,
-        input_s3_data_type: str = "Converse",
-        *,
-        instance_count: int | None = None,
-    ) -> str:
-        """Upload the recipe beside the output and start the training job; returns its name."""
-        request = self.training_job_request(
-            job_name, data_s3_path, output_s3_path, image_uri, recipe, input_s3_data_type, instance_count=instance_count
-        )
-        with aws_errors("PutObject"):
-            write_object(
-                self.clients.s3, recipe_s3_uri(output_s3_path, job_name), recipe.encode("utf-8"), "application/x-yaml"
-            )
-        try:
-            with aws_errors("CreateTrainingJob"):
-                self.clients.sagemaker.create_training_job(**request)
-        except AwsCallError as exc:
-            if error_code(exc) == "ResourceInUse":
-                raise ConfigurationError(
-                    f"a training job named {job_name!r} already exists in {self.clients.region_name}; "
-                    "job names are unique per account and region: choose another job_name"
-                ) from exc
-            raise
-        return job_name
+    def start(self, plan: RuntimePlan) -> JobRef:
+        return self.jobs.start(plan)
 
-    def describe(self, job_id: str) -> dict[str, Any]:
-        """The DescribeTrainingJob answer."""
-        with aws_errors("DescribeTrainingJob"):
-            answer: dict[str, Any] = self.clients.sagemaker.describe_training_job(TrainingJobName=job_id)
-        return answer
+    def describe(self, ref: JobRef) -> JobState:
+        return self.jobs.describe(ref)
 
-    def status(self, job_id: str) -> tuple[JobStatus, str]:
-        raw = str(self.describe(job_id)["TrainingJobStatus"])
-        return map_sagemaker_status(raw), raw
+    def stop(self, ref: JobRef) -> None:
+        self.jobs.stop(ref)
 
-    def cleanup(self, job_name: str) -> None:
-        """Stop the training job; a job that already ended is left as it is."""
-        try:
-            with aws_errors("StopTrainingJob"):
-                self.clients.sagemaker.stop_training_job(TrainingJobName=job_name)
-        except AwsCallError as exc:
-            if error_code(exc) != "ValidationException" or self.status(job_name)[0] is JobStatus.IN_PROGRESS:
-                raise
+    def exists(self, job_name: str) -> bool:
+        return self.jobs.exists(job_name)
