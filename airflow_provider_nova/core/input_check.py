@@ -96,7 +96,8 @@ def check_input_sample(
     :param method: the training method, named in the hint to transform raw rows; the default
         method of ``kind`` when omitted.
     :param field: the parameter ``uri`` came from, named in every error.
-    :param sample_bytes: how much of each object is fetched; a line cut off at the end is ignored.
+    :param sample_bytes: how much of each object is fetched; a line cut off at the end is ignored
+        (so a first row longer than the sample is not checked).
     :param max_objects: how many data objects under the prefix are sampled.
     :raises DataPrepError: no data under ``uri``, a line that is not JSON, or a row not in the format.
     :raises ConfigurationError: a missing bucket or access denied; a bad ``kind``/``method`` pair.
@@ -218,7 +219,7 @@ class _Source:
         return (
             f"convert it first: {loader}({_COLUMNS[self.kind]}).load({str(self.loc)!r})"
             f".transform(method=TrainingMethod.{self.method.name}, model=Model.{self.model.name})"
-            ".save_data('s3://.../train.jsonl')"
+            f".save_data('s3://.../{'gen_qa' if self.kind == 'gen_qa' else 'train'}.jsonl')"
         )
 
 

@@ -131,6 +131,7 @@ def test_raw_rows_fail_naming_row_field_and_transform(
     assert "raw rows (answer, question)" in message
     assert "JSONLDatasetLoader(" in message and f".load({uri!r})" in message
     assert call in message
+    assert f".save_data('s3://.../{'gen_qa' if kind == 'gen_qa' else 'train'}.jsonl')" in message
 
 
 def test_csv_export_fails_at_line_1_pointing_at_the_csv_loader(account: dict[str, str], aws: AwsClients) -> None:
