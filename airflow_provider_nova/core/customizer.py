@@ -19,6 +19,7 @@ from airflow_provider_nova.core.evaluation import (
     check_subtask,
     task_spec,
 )
+from airflow_provider_nova.core.input_check import InputKind, check_input_sample, input_kind
 from airflow_provider_nova.core.job_outputs import SMTJBatchInferenceResult, SMTJEvaluationResult
 from airflow_provider_nova.core.logs import training_job_log_lines
 from airflow_provider_nova.core.recipes import (
@@ -37,6 +38,8 @@ from airflow_provider_nova.core.s3 import S3Uri
 # Regions where the Nova customization images are published (the hub is authoritative per recipe).
 SUPPORTED_REGIONS = ("us-east-1", "us-west-2", "ap-northeast-1")
 VALIDATION_CHECKS = {"infra": True, "data": True}
+# The row format each evaluation task's own data is checked against before the job starts (others: objects exist).
+EVALUATION_INPUTS: dict[EvaluationTask, InputKind] = {EvaluationTask.GEN_QA: "gen_qa"}
 
 
 @dataclass(frozen=True)
@@ -70,7 +73,8 @@ class NovaModelCustomizer:
     :param output_s3_path: S3 URI for job outputs; generated in the SageMaker default bucket when omitted.
     :param model_path: S3 URI of a trained checkpoint to continue from, instead of the base model.
     :param validation_config: turn checks off by name: ``infra`` (instance type and count against the
-        published recipe) and ``data`` (the training data exists); both on by default.
+        published recipe) and ``data`` (a sample of each input's first megabyte is in the format the
+        method or task reads, e.g. SFT conversations; ``{"data": False}`` skips it); both on by default.
     """
 
     def __init__(
@@ -175,7 +179,7 @@ class NovaModelCustomizer:
         }
         recipe = self._build(template, managed, overrides, recipe_path)
         if self.validation_config["data"]:
-            self._check_data_exists(self.data_s3_path, "data_s3_path")
+            self._check_input(self.data_s3_path, "data_s3_path", input_kind(self.method), self.method)
         data_type = "S3Prefix" if self.method.is_rft else "Converse"
         return self._plan(job_name, entry, recipe, self.data_s3_path, self.output_s3_path, data_type)
 
@@ -254,6 +258,13 @@ class NovaModelCustomizer:
                 if "replicas" in params and count in (params["replicas"].enum or ()):
                     types += [t for t in entry.instance_types if t not in types]
         return types
+
+    def _check_input(self, uri: str, field: str, kind: InputKind | None, method: TrainingMethod | None = None) -> None:
+        """Check a sample of the input's rows for ``kind``; only that it has objects when its format is not known."""
+        if kind is None:
+            self._check_data_exists(uri, field)
+            return
+        check_input_sample(self.infra.clients.s3, uri, kind=kind, model=self.model, method=method, field=field)
 
     def _check_data_exists(self, uri: str, field: str) -> None:
         loc = S3Uri.parse(uri, field)
@@ -400,7 +411,7 @@ class NovaModelCustomizer:
         data = str(S3Uri.parse(input_path, "input_path"))
         output = str(S3Uri.parse(output_s3_path, "output_s3_path"))
         if self.validation_config["data"]:
-            self._check_data_exists(data, "input_path")
+            self._check_input(data, "input_path", "gen_qa")
         model = str(S3Uri.parse(model_path, "model_path")) if model_path else self.model_path or self.model.model_path
         entry = self._select_eval_recipe(TASKS[EvaluationTask.GEN_QA].kind)
         managed = {
@@ -432,7 +443,7 @@ class NovaModelCustomizer:
             )
         data = str(S3Uri.parse(data_s3_path, "data_s3_path"))
         if self.validation_config["data"]:
-            self._check_data_exists(data, "data_s3_path")
+            self._check_input(data, "data_s3_path", EVALUATION_INPUTS.get(task))
         return data
 
     # -- deployment ----------------------------------------------------------------------------
