@@ -258,3 +258,22 @@ def test_repr_names_the_rows_and_source(tmp_path: Path) -> None:
 def test_csv_values_are_strings_and_blank_lines_are_skipped(tmp_path: Path) -> None:
     (tmp_path / "in.csv").write_bytes(b"\xef\xbb\xbfq,a\r\n\r\n1,2\r\n\r\n3,\r\n")
     assert list(CSVDatasetLoader().load(str(tmp_path / "in.csv"))) == [{"q": "1", "a": "2"}, {"q": "3", "a": ""}]
+
+
+@pytest.mark.parametrize(("kind", "where"), [("jsonl", "line 2"), ("json", "row 2")])
+@pytest.mark.parametrize("literal", ["1e400", "-1E+400", "1" + "0" * 400 + ".5"])
+def test_numbers_out_of_range_are_refused_alike_naming_the_row_and_field(
+    tmp_path: Path, kind: str, where: str, literal: str
+) -> None:
+    rows = ['{"a": 1.5e300, "b": [1e-400]}', '{"a": 1, "meta": {"scores": [0.5, ' + literal + "]}}"]
+    content = "\n".join(rows) if kind == "jsonl" else "[" + ",\n".join(rows) + "]"
+    (tmp_path / f"in.{kind}").write_text(content)
+    with pytest.raises(DataPrepError) as info:
+        LOADERS[kind]().load(str(tmp_path / f"in.{kind}"))
+    shown = literal if len(literal) <= 40 else literal[:37] + "..."
+    assert str(info.value) == (
+        f"{tmp_path / f'in.{kind}'}: {where}: field 'meta.scores[1]': number {shown} is out of range "
+        "(a JSON number must fit a 64-bit float)"
+    )
+    (tmp_path / f"in.{kind}").write_text(content.replace(literal, "2.5"))
+    assert [r["a"] for r in LOADERS[kind]().load(str(tmp_path / f"in.{kind}"))] == [1.5e300, 1]
