@@ -277,3 +277,34 @@ def test_numbers_out_of_range_are_refused_alike_naming_the_row_and_field(
     )
     (tmp_path / f"in.{kind}").write_text(content.replace(literal, "2.5"))
     assert [r["a"] for r in LOADERS[kind]().load(str(tmp_path / f"in.{kind}"))] == [1.5e300, 1]
+
+
+def test_csv_cells_over_128_kib_load_and_the_field_limit_is_put_back(tmp_path: Path) -> None:
+    default = csv.field_size_limit()
+    long_text = "word, " * 60_000 + '"quoted"\nand a second line'  # 360 KiB, commas, quotes, newlines
+    write_source(tmp_path / "in.csv", "csv", [{"question": long_text, "answer": "a"}, {"question": "q", "answer": "a"}])
+    assert [row["question"] for row in CSVDatasetLoader().load(str(tmp_path / "in.csv"))] == [long_text, "q"]
+    assert csv.field_size_limit() == default
+    (tmp_path / "bad.csv").write_text(f'question\n"{long_text}"x\n')
+    with pytest.raises(DataPrepError, match="malformed CSV"):
+        CSVDatasetLoader().load(str(tmp_path / "bad.csv"))
+    assert csv.field_size_limit() == default
+
+
+def test_the_csv_field_limit_stays_lifted_until_the_last_reader_is_done() -> None:
+    from airflow_provider_nova.core.datasets.csv_file import _LONG_FIELDS
+
+    default = csv.field_size_limit()
+    first, second = _LONG_FIELDS.lifted(), _LONG_FIELDS.lifted()  # two overlapping loads, as two threads do
+    first.__enter__()
+    second.__enter__()
+    first.__exit__(None, None, None)
+    assert next(csv.reader(["x" * 200_000])) == ["x" * 200_000]
+    second.__exit__(None, None, None)
+    assert csv.field_size_limit() == default
+    try:
+        with _LONG_FIELDS.lifted():
+            csv.field_size_limit(1 << 20)  # other code sets its own limit meanwhile: it is kept
+        assert csv.field_size_limit() == 1 << 20
+    finally:
+        csv.field_size_limit(default)
