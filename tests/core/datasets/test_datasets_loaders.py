@@ -308,3 +308,23 @@ def test_the_csv_field_limit_stays_lifted_until_the_last_reader_is_done() -> Non
         assert csv.field_size_limit() == 1 << 20
     finally:
         csv.field_size_limit(default)
+
+
+def test_show_escapes_control_characters_from_the_data(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rows = [
+        {"question": "red \x1b[31mALERT\x1b[0m\x07", "answer": "line one\nline two\tcol\r"},
+        {"question": "csi \x9b2J del \x7f sep \u2028 end", "answer": ["\x9b", {"k": "\x1b]0;title\x07"}]},
+        {"ques\x1btion": "key", "answer": "emoji 👩‍💻 and accents é stay"},
+    ]
+    (tmp_path / "in.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    JSONLDatasetLoader().load(str(tmp_path / "in.jsonl")).show()
+    out = capsys.readouterr().out
+    assert out.count("\n") == 6  # title, header, rule and one line a row: nothing breaks a line
+    assert not [char for char in out if char != "\n" and not char.isprintable() and char != "\u200d"]
+    cells = [[cell.strip() for cell in line.split("|")] for line in out.splitlines()[1:]]
+    assert cells[0] == ["row", "question", "answer", "ques\\x1btion"]
+    assert cells[2:] == [
+        ["1", "red \\x1b[31mALERT\\x1b[0m\\x07", "line one\\nline two\\tcol\\r", ""],
+        ["2", "csi \\x9b2J del \\x7f sep \\u2028 end", '["\\x9b",{"k":"\\u001b]0;title\\u0007"}]', ""],
+        ["3", "", "emoji 👩‍💻 and accents é stay", "key"],
+    ]
