@@ -2,9 +2,10 @@
 
 Reads hand back an open binary file: the local file itself, or an anonymous temporary file the
 S3 object was streamed into. Writes are all-or-nothing: a local file is written under a temporary
-name in the target directory and renamed into place; an S3 object is spooled to a temporary file
-and uploaded only once complete (boto3's managed transfer: one PutObject, or a multipart upload
-that is aborted on failure). A failed save leaves nothing behind.
+name in the target directory and renamed into place (saving to a symbolic link replaces the file
+it points to, and the link stays); an S3 object is spooled to a temporary file and uploaded only
+once complete (boto3's managed transfer: one PutObject, or a multipart upload that is aborted on
+failure). A failed save leaves nothing behind.
 """
 
 from __future__ import annotations
@@ -111,7 +112,9 @@ class Storage:
             self._save_local(path, write)
 
     def _save_local(self, path: str, write: Callable[[IO[bytes]], None]) -> None:
-        target = os.path.abspath(path)
+        target = os.path.realpath(path)  # a symbolic link stays a link: its target is written
+        if os.path.islink(target):
+            raise DataPrepError(f"cannot save {path}: its symbolic links form a loop")
         directory, name = os.path.split(target)
         try:
             os.makedirs(directory, exist_ok=True)

@@ -328,3 +328,36 @@ def test_show_escapes_control_characters_from_the_data(tmp_path: Path, capsys: p
         ["2", "csi \\x9b2J del \\x7f sep \\u2028 end", '["\\x9b",{"k":"\\u001b]0;title\\u0007"}]', ""],
         ["3", "", "emoji 👩‍💻 and accents é stay", "key"],
     ]
+
+
+def test_saving_to_a_symbolic_link_writes_its_target_and_keeps_the_link(tmp_path: Path) -> None:
+    write_source(tmp_path / "in.jsonl", "jsonl", ROWS)
+    loader = JSONLDatasetLoader().load(str(tmp_path / "in.jsonl"))
+    (tmp_path / "store").mkdir()
+    (tmp_path / "links").mkdir()
+    target = tmp_path / "store" / "train.jsonl"
+    target.write_text("old\n")
+    target.chmod(0o600)
+    (tmp_path / "links" / "current.jsonl").symlink_to("../store/train.jsonl")
+    (tmp_path / "links" / "chained.json").symlink_to("current.jsonl")  # a link to a link
+    (tmp_path / "links" / "dangling.jsonl").symlink_to("../store/new.jsonl")
+    assert loader.save_data(str(tmp_path / "links" / "current.jsonl")) == str(tmp_path / "links" / "current.jsonl")
+    assert os.readlink(tmp_path / "links" / "current.jsonl") == "../store/train.jsonl"
+    assert list(JSONLDatasetLoader().load(str(target))) == ROWS and target.stat().st_mode & 0o777 == 0o600
+    loader.save_data(str(tmp_path / "links" / "chained.json"))
+    assert (tmp_path / "links" / "chained.json").is_symlink() and (tmp_path / "links" / "current.jsonl").is_symlink()
+    assert json.loads(target.read_text()) == ROWS
+    loader.save_data(str(tmp_path / "links" / "dangling.jsonl"))
+    assert (tmp_path / "links" / "dangling.jsonl").is_symlink()
+    assert list(JSONLDatasetLoader().load(str(tmp_path / "store" / "new.jsonl"))) == ROWS
+    assert sorted(os.listdir(tmp_path / "store")) == ["new.jsonl", "train.jsonl"]  # no temporary files left
+    assert sorted(os.listdir(tmp_path / "links")) == ["chained.json", "current.jsonl", "dangling.jsonl"]
+
+
+def test_saving_to_a_symbolic_link_loop_is_refused(tmp_path: Path) -> None:
+    write_source(tmp_path / "in.jsonl", "jsonl", ROWS)
+    (tmp_path / "a.jsonl").symlink_to("b.jsonl")
+    (tmp_path / "b.jsonl").symlink_to("a.jsonl")
+    with pytest.raises(DataPrepError, match=r"cannot save .*a\.jsonl: its symbolic links form a loop"):
+        JSONLDatasetLoader().load(str(tmp_path / "in.jsonl")).save_data(str(tmp_path / "a.jsonl"))
+    assert os.readlink(tmp_path / "a.jsonl") == "b.jsonl" and os.readlink(tmp_path / "b.jsonl") == "a.jsonl"
