@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_nova.core.datasets import CSVDatasetLoader, JSONLDatasetLoader
+from airflow_provider_nova.core.datasets import CSVDatasetLoader, JSONDatasetLoader, JSONLDatasetLoader
 from airflow_provider_nova.core.enums import Model, TrainingMethod
 from airflow_provider_nova.core.errors import ConfigurationError, DataPrepError
 
@@ -405,5 +405,10 @@ def test_transform_after_split_and_split_after_transform_agree(tmp_path: Path) -
 def test_unknown_standard_columns_are_rejected_at_construction() -> None:
     with pytest.raises(DataPrepError, match="unknown standard column"):
         JSONLDatasetLoader(questoin="q")
+    allowed = "question, answer, system, reasoning, reference_answer, id, tools, image, video, bucket_owner"
+    for loader_class in (JSONLDatasetLoader, JSONDatasetLoader, CSVDatasetLoader):  # clients= is a client, not a column
+        with pytest.raises(DataPrepError) as info:
+            loader_class(clients="customer_id", question="q")  # type: ignore[arg-type]
+        assert str(info.value) == f"unknown standard column(s) clients; standard columns: {allowed}"
     with pytest.raises(DataPrepError, match="must be a non-empty column name"):
         JSONLDatasetLoader(question="")
