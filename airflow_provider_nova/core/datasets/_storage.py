@@ -36,10 +36,47 @@ def to_path(path: Any, what: str) -> str:
 
 
 def _parse_s3(path: str, what: str) -> S3Uri:
+    if any(ord(char) < 0x20 or ord(char) == 0x7F for char in path):
+        raise DataPrepError(f"{what} has control characters: {path!r}")
     try:
         return S3Uri.parse(path, what)
     except ConfigurationError as exc:
         raise DataPrepError(str(exc)) from exc
+
+
+def check_source(path: Any, what: str) -> str:
+    """Return ``path`` after checking, without I/O, that it is a local path or a well-formed S3 URI."""
+    checked = to_path(path, what)
+    if checked.startswith("s3://"):
+        _parse_s3(checked, what)
+    return checked
+
+
+def check_target(given: Any, what: str) -> str:
+    """Return ``path`` after checking, before anything is written, that a file can be saved there.
+
+    An S3 URI must be well formed and name an object; a local path must not be a directory, and
+    its nearest existing parent must be a directory this process may write in. (S3 permissions are
+    known only when the upload is tried.)
+    """
+    path = check_source(given, what)
+    if path.endswith(("/", os.sep)) or (path.startswith("s3://") and not _parse_s3(path, what).key):
+        raise DataPrepError(f"{what} must name a file, not a bucket or folder, got {path!r}")
+    if path.startswith("s3://"):
+        return path
+    target = os.path.realpath(path)
+    if os.path.islink(target):
+        raise DataPrepError(f"cannot save {path}: its symbolic links form a loop")
+    if os.path.isdir(target):
+        raise DataPrepError(f"cannot save {path}: it is a directory")
+    parent = os.path.dirname(target)
+    while not os.path.lexists(parent):
+        parent = os.path.dirname(parent)
+    if not os.path.isdir(parent):
+        raise DataPrepError(f"cannot save {path}: {parent} is not a directory")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise DataPrepError(f"cannot save {path}: no permission to write in {parent}")
+    return path
 
 
 def _s3_failure(operation: str, uri: str, exc: Exception) -> DataPrepError:
