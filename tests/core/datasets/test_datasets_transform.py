@@ -205,6 +205,16 @@ ERROR_CASES = [
         {},
         "row 1: field 'bucket_owner': expected the 12-digit AWS account id that owns the bucket, got nothing",
     ),
+    *(
+        (  # only ASCII digits: str.isdigit() would take these
+            [{"question": "Look", "answer": "A cat", "image": "s3://b-media/cat.png", "bucket_owner": owner}],
+            TrainingMethod.SFT_LORA,
+            Model.NOVA_LITE,
+            {},
+            f"row 1: field 'bucket_owner': expected the 12-digit AWS account id that owns the bucket, got {owner!r}",
+        )
+        for owner in ("\uff11" * 12, "\u0661" * 12, "\u00b2" * 12, "11112222333\n")  # fullwidth, Arabic, superscript
+    ),
     (
         [{"question": "Why?", "answer": "Because", "reasoning": "think"}],
         TrainingMethod.SFT_LORA,
