@@ -7,79 +7,135 @@ model, and saves it whole or split into train, validation and test files::
         --method SFT_LORA --model NOVA_LITE_2 --column question=user_query --column answer=bot_response \\
         --split 0.8 0.1 0.1 --seed 42
 
-Prints where each file went; exits 2 with the error (naming the row) when the data is bad.
+Every argument is checked before anything is read or written. Prints where each file went;
+on an error prints one line starting with "error:" (naming the row when the data is bad), writes
+nothing and exits 2.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from typing import NoReturn
 
+from airflow_provider_nova.core.datasets import _split
+from airflow_provider_nova.core.datasets._storage import check_source, check_target
 from airflow_provider_nova.core.datasets.loader import (
     CSVDatasetLoader,
     DatasetLoader,
     JSONDatasetLoader,
     JSONLDatasetLoader,
 )
+from airflow_provider_nova.core.datasets.transform import STANDARD_COLUMNS, validate_mappings
 from airflow_provider_nova.core.enums import Model, TrainingMethod
-from airflow_provider_nova.core.errors import ConfigurationError
+from airflow_provider_nova.core.errors import ConfigurationError, NovaError
+from airflow_provider_nova.core.s3 import S3Uri
 
 LOADERS: dict[str, type[DatasetLoader]] = {
     ".jsonl": JSONLDatasetLoader,
     ".json": JSONDatasetLoader,
     ".csv": CSVDatasetLoader,
 }
+SPLITS = ("train", "val", "test")
+_SPLIT_HELP = (
+    "split ratios, each from 0 to 1, summing to 1, for the files train, val and test in OUTPUT (see "
+    "--format); a split of ratio 0 is not written (--split 0.9 0.1 0 writes train and val only); a "
+    "split of positive ratio that would get no rows is an error, and then nothing is written"
+)
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        """Exit 2 with one line, as every other error of this command does."""
+        self.exit(2, f"error: {message} (see --help)\n")
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m airflow_provider_nova.core.datasets", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    parser = _Parser(prog="python -m airflow_provider_nova.core.datasets", description=__doc__,
+                     formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
     parser.add_argument("input", help="the raw data: a .jsonl, .json or .csv path or s3:// URI")
-    parser.add_argument("output", help="a .jsonl/.json file, or with --split a folder (local or s3://) for three files")
+    parser.add_argument("output", help="a .jsonl/.json file, or with --split a folder (local or s3://) for the files")
     parser.add_argument("--method", required=True, choices=[m.name for m in TrainingMethod])
     parser.add_argument("--model", required=True, choices=[m.name for m in Model])
     parser.add_argument("--column", action="append", default=[], metavar="STANDARD=YOURS",
-                        help="map a standard column to yours, e.g. question=user_query (repeatable)")  # fmt: skip
-    parser.add_argument("--split", nargs=3, type=float, metavar=("TRAIN", "VAL", "TEST"), help="split ratios")
+                        help="map a standard column to yours, e.g. question=user_query (repeatable); "
+                             f"standard columns: {', '.join(STANDARD_COLUMNS)}")  # fmt: skip
+    parser.add_argument("--split", nargs=3, type=float, metavar=("TRAIN", "VAL", "TEST"), help=_SPLIT_HELP)
     parser.add_argument("--seed", type=int, default=42, help="split seed (default 42)")
-    parser.add_argument("--format", choices=["jsonl", "json"], default="jsonl", help="split file format")
+    parser.add_argument("--format", choices=["jsonl", "json"], help="format of the split files (default jsonl)")
     return parser
 
 
 def _mappings(pairs: list[str]) -> dict[str, str]:
-    mappings = {}
+    mappings: dict[str, str] = {}
     for pair in pairs:
         standard, sep, yours = pair.partition("=")
         if not sep or not standard or not yours:
             raise ConfigurationError(f"--column takes STANDARD=YOURS, got {pair!r}")
+        if standard in mappings:
+            raise ConfigurationError(f"--column maps {standard} twice: to {mappings[standard]!r} and {yours!r}")
         mappings[standard] = yours
-    return mappings
+    return validate_mappings(mappings)
+
+
+def _loader_class(source: str) -> type[DatasetLoader]:
+    source = check_source(source, "input")
+    extension = next((ext for ext in LOADERS if source.lower().endswith(ext)), None)
+    if extension is None:
+        raise ConfigurationError(f"input must end in .jsonl, .json or .csv, got {source!r}")
+    return LOADERS[extension]
+
+
+def _outputs(args: argparse.Namespace) -> dict[str, str]:
+    """Return the file to write for each split ("all" without --split), each checked writable."""
+    if not args.split:
+        if args.format is not None:
+            raise ConfigurationError("--format applies to --split files; otherwise OUTPUT's extension sets it")
+        if not args.output.lower().endswith((".jsonl", ".json")):
+            raise ConfigurationError(f"output must end in .jsonl or .json, got {args.output!r}")
+        return {"all": check_target(args.output, "output")}
+    folder = check_source(args.output, "output")
+    if folder.lower().rstrip("/").endswith((".jsonl", ".json")):
+        raise ConfigurationError(f"with --split, output is a folder for the split files, got the file {folder!r}")
+    names = [f"{name}.{args.format or 'jsonl'}" for name, ratio in zip(SPLITS, args.split, strict=True) if ratio]
+    if folder.startswith("s3://"):
+        paths = [str(S3Uri.parse(folder, "output").join(name)) for name in names]
+    else:
+        paths = [os.path.join(folder, name) for name in names]
+    return {name.partition(".")[0]: check_target(path, "output") for name, path in zip(names, paths, strict=True)}
 
 
 def run(argv: list[str] | None = None) -> list[str]:
-    """Prepare the dataset as the arguments say; return the paths written."""
+    """Prepare the dataset as the arguments say; return the paths written.
+
+    Every argument is checked first; the data is then loaded, converted and split, and each split
+    checked to have rows, before the first file is written.
+    """
     args = _parser().parse_args(argv)
-    extension = next((ext for ext in LOADERS if args.input.lower().endswith(ext)), None)
-    if extension is None:
-        raise ConfigurationError(f"input must end in .jsonl, .json or .csv, got {args.input!r}")
-    loader = LOADERS[extension](**_mappings(args.column))
-    loader.load(args.input).transform(TrainingMethod[args.method], Model[args.model])
-    if not args.split:
-        return [loader.save_data(args.output)]
-    train, val, test = args.split
-    parts = loader.split_data(train, val, test, seed=args.seed)
-    folder = args.output.rstrip("/")
-    return [
-        part.save_data(f"{folder}/{name}.{args.format}")
-        for part, name in zip(parts, ("train", "val", "test"), strict=True)
-    ]
+    loader_class = _loader_class(args.input)
+    mappings = _mappings(args.column)
+    ratios = _split.check_ratios(*args.split) if args.split else None
+    outputs = _outputs(args)
+    loader = loader_class(**mappings).load(args.input).transform(TrainingMethod[args.method], Model[args.model])
+    if ratios is None:
+        return [loader.save_data(outputs["all"])]
+    parts = dict(zip(SPLITS, loader.split_data(*ratios, seed=args.seed), strict=True))
+    for name in outputs:
+        if not len(parts[name]):
+            ratio = ratios[SPLITS.index(name)]
+            raise ConfigurationError(
+                f"the {name} split would be empty: {ratio:g} of {len(loader):,} rows is less than one row; "
+                f"give it a larger ratio, or 0 to write no {name} file"
+            )
+    return [parts[name].save_data(path) for name, path in outputs.items()]
 
 
 def main(argv: list[str] | None = None) -> int:
     try:
         written = run(argv)
-    except ValueError as exc:  # ConfigurationError and DataPrepError
-        print(f"error: {exc}", file=sys.stderr)
+    except NovaError as exc:  # every error raised on purpose, bad data included
+        print("error: " + " ".join(str(exc).split("\n")), file=sys.stderr)
         return 2
     for path in written:
         print(path)

@@ -11,9 +11,14 @@ numbers), so it is the one used.
 
 from __future__ import annotations
 
+import json
+import math
 from typing import Any
 
 import msgspec
+
+# A number literal is quoted in full in an error up to this many characters.
+_LITERAL_CHARS = 40
 
 
 class CodecError(Exception):
@@ -34,3 +39,53 @@ def encode(value: Any) -> bytes:
         return msgspec.json.encode(value)
     except (msgspec.EncodeError, TypeError, ValueError, RecursionError) as exc:
         raise CodecError(str(exc)) from exc
+
+
+class _OutOfRange:
+    """A JSON number too large for a 64-bit float, kept as its literal."""
+
+    __slots__ = ("literal",)
+
+    def __init__(self, literal: str) -> None:
+        self.literal = literal
+
+
+def parse_float(literal: str) -> Any:
+    """``json`` hook: the float of ``literal``, or a marker (see :func:`out_of_range`) when it overflows.
+
+    ``json`` turns ``1e400`` into ``inf``, which would be written as ``null``; msgspec rejects it.
+    """
+    value = float(literal)
+    return value if math.isfinite(value) else _OutOfRange(literal)
+
+
+def out_of_range(value: Any) -> str | None:
+    """Describe the first number of ``value`` (decoded with :func:`parse_float`) that is out of range."""
+    stack: list[tuple[str, Any]] = [("", value)]
+    while stack:
+        path, item = stack.pop()
+        if isinstance(item, _OutOfRange):
+            literal = (
+                item.literal if len(item.literal) <= _LITERAL_CHARS else item.literal[: _LITERAL_CHARS - 3] + "..."
+            )
+            where = f"field {path!r}: " if path else ""
+            return f"{where}number {literal} is out of range (a JSON number must fit a 64-bit float)"
+        if isinstance(item, dict):
+            stack.extend((f"{path}.{key}" if path else key, v) for key, v in reversed(item.items()))
+        elif isinstance(item, list):
+            stack.extend((f"{path}[{i}]", v) for i, v in reversed(list(enumerate(item))))
+    return None
+
+
+def reject_constant(name: str) -> Any:
+    """``json`` hook: refuse ``NaN``, ``Infinity`` and ``-Infinity``, which are not JSON."""
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def explain_out_of_range(text: bytes | str) -> str | None:
+    """Describe the out-of-range number that made msgspec reject ``text``, or None if there is none."""
+    try:
+        value = json.loads(text, parse_float=parse_float, parse_constant=reject_constant)
+    except (ValueError, RecursionError):
+        return None
+    return out_of_range(value)

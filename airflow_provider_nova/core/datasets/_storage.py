@@ -2,9 +2,10 @@
 
 Reads hand back an open binary file: the local file itself, or an anonymous temporary file the
 S3 object was streamed into. Writes are all-or-nothing: a local file is written under a temporary
-name in the target directory and renamed into place; an S3 object is spooled to a temporary file
-and uploaded only once complete (boto3's managed transfer: one PutObject, or a multipart upload
-that is aborted on failure). A failed save leaves nothing behind.
+name in the target directory and renamed into place (saving to a symbolic link replaces the file
+it points to, and the link stays); an S3 object is spooled to a temporary file and uploaded only
+once complete (boto3's managed transfer: one PutObject, or a multipart upload that is aborted on
+failure). A failed save leaves nothing behind.
 """
 
 from __future__ import annotations
@@ -35,10 +36,47 @@ def to_path(path: Any, what: str) -> str:
 
 
 def _parse_s3(path: str, what: str) -> S3Uri:
+    if any(ord(char) < 0x20 or ord(char) == 0x7F for char in path):
+        raise DataPrepError(f"{what} has control characters: {path!r}")
     try:
         return S3Uri.parse(path, what)
     except ConfigurationError as exc:
         raise DataPrepError(str(exc)) from exc
+
+
+def check_source(path: Any, what: str) -> str:
+    """Return ``path`` after checking, without I/O, that it is a local path or a well-formed S3 URI."""
+    checked = to_path(path, what)
+    if checked.startswith("s3://"):
+        _parse_s3(checked, what)
+    return checked
+
+
+def check_target(given: Any, what: str) -> str:
+    """Return ``path`` after checking, before anything is written, that a file can be saved there.
+
+    An S3 URI must be well formed and name an object; a local path must not be a directory, and
+    its nearest existing parent must be a directory this process may write in. (S3 permissions are
+    known only when the upload is tried.)
+    """
+    path = check_source(given, what)
+    if path.endswith(("/", os.sep)) or (path.startswith("s3://") and not _parse_s3(path, what).key):
+        raise DataPrepError(f"{what} must name a file, not a bucket or folder, got {path!r}")
+    if path.startswith("s3://"):
+        return path
+    target = os.path.realpath(path)
+    if os.path.islink(target):
+        raise DataPrepError(f"cannot save {path}: its symbolic links form a loop")
+    if os.path.isdir(target):
+        raise DataPrepError(f"cannot save {path}: it is a directory")
+    parent = os.path.dirname(target)
+    while not os.path.lexists(parent):
+        parent = os.path.dirname(parent)
+    if not os.path.isdir(parent):
+        raise DataPrepError(f"cannot save {path}: {parent} is not a directory")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise DataPrepError(f"cannot save {path}: no permission to write in {parent}")
+    return path
 
 
 def _s3_failure(operation: str, uri: str, exc: Exception) -> DataPrepError:
@@ -111,7 +149,9 @@ class Storage:
             self._save_local(path, write)
 
     def _save_local(self, path: str, write: Callable[[IO[bytes]], None]) -> None:
-        target = os.path.abspath(path)
+        target = os.path.realpath(path)  # a symbolic link stays a link: its target is written
+        if os.path.islink(target):
+            raise DataPrepError(f"cannot save {path}: its symbolic links form a loop")
         directory, name = os.path.split(target)
         try:
             os.makedirs(directory, exist_ok=True)

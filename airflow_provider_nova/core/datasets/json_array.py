@@ -7,7 +7,7 @@ import json
 import re
 from typing import IO, TYPE_CHECKING, Any
 
-from airflow_provider_nova.core.datasets._codec import CodecError, encode
+from airflow_provider_nova.core.datasets._codec import CodecError, encode, out_of_range, parse_float, reject_constant
 from airflow_provider_nova.core.datasets._spool import Spool, SpoolWriter, write_lines
 from airflow_provider_nova.core.errors import DataPrepError
 
@@ -29,15 +29,12 @@ def read_json_array(handle: IO[bytes], source: str) -> Spool:
                 try:
                     writer.add(number, encode(row))
                 except CodecError as exc:
-                    raise DataPrepError(f"{source}: row {number}: expected JSON text, got {exc}") from None
+                    reason = out_of_range(row) or f"expected JSON text, got {exc}"
+                    raise DataPrepError(f"{source}: row {number}: {reason}") from None
     except BaseException:
         writer.abort()
         raise
     return writer.finish()
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
 
 
 class _ArrayReader:
@@ -47,7 +44,7 @@ class _ArrayReader:
         self._handle = handle
         self._source = source
         self._utf8 = codecs.getincrementaldecoder("utf-8-sig")()
-        self._decoder = json.JSONDecoder(parse_constant=_reject_constant)
+        self._decoder = json.JSONDecoder(parse_float=parse_float, parse_constant=reject_constant)
         self._buf = ""
         self._pos = 0
         self._eof = False

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import IO, TYPE_CHECKING
 
-from airflow_provider_nova.core.datasets._codec import CodecError, decode
+from airflow_provider_nova.core.datasets._codec import CodecError, decode, explain_out_of_range
 from airflow_provider_nova.core.datasets._spool import RowIndex, Spool, write_lines
 from airflow_provider_nova.core.errors import DataPrepError
 
@@ -56,7 +56,8 @@ def _index_line(line: bytes, pos: int, number: int, source: str, index: RowIndex
     try:
         row = decode(body)
     except CodecError as exc:
-        raise DataPrepError(f"{source}: line {number}: expected one JSON object, got malformed JSON ({exc})") from None
+        reason = explain_out_of_range(body) or f"expected one JSON object, got malformed JSON ({exc})"
+        raise DataPrepError(f"{source}: line {number}: {reason}") from None
     if not isinstance(row, dict):
         raise DataPrepError(f"{source}: line {number}: expected a JSON object, got {type(row).__name__} {body[:40]!r}")
     start = pos + line.index(b"{")  # only whitespace or a BOM comes before the object's brace

@@ -46,10 +46,13 @@ class DatasetLoader(ABC):
     :param column_mappings: standard column name to your column name, e.g.
         ``question="user_query", answer="bot_response"``; see
         :mod:`airflow_provider_nova.core.datasets.transform` for the standard names.
-    :raises DataPrepError: for an unknown standard name or an empty column name.
+    :raises DataPrepError: for an unknown standard name (``clients="my_column"`` included) or an
+        empty column name.
     """
 
     def __init__(self, *, clients: AwsClients | Any | None = None, **column_mappings: str) -> None:
+        if isinstance(clients, str):  # a column name, not a client: refused as an unknown standard column
+            validate_mappings({"clients": clients, **column_mappings})
         self.column_mappings = validate_mappings(column_mappings)
         self._storage = Storage(clients)
         self._rows: RowSet | None = None

@@ -8,6 +8,7 @@ SDK's validators (``amzn-nova-forge``): see ``nova-facts.md``, section "Data for
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from airflow_provider_nova.core.enums import Model, Version
@@ -18,6 +19,7 @@ VIDEO_FORMATS = {Version.ONE: frozenset({"mov", "mkv", "mp4", "webm"}), Version.
 DOCUMENT_FORMATS = frozenset({"pdf"})
 RFT_ROLES = ("system", "user", "assistant")
 
+_ACCOUNT_ID = re.compile(r"[0-9]{12}")  # fullmatch: str.isdigit() also takes non-ASCII digits
 _MEDIA_KINDS = ("image", "video", "document")
 _BLOCK_KINDS = ("text", *_MEDIA_KINDS, "reasoningContent", "toolUse", "toolResult")
 
@@ -71,7 +73,7 @@ def _require_dict(value: Any, field: str, what: str = "a JSON object") -> dict[s
 
 def check_bucket_owner(value: Any, field: str) -> str:
     """Return ``value`` if it is a 12-digit AWS account id."""
-    if not isinstance(value, str) or len(value) != 12 or not value.isdigit():
+    if not isinstance(value, str) or not _ACCOUNT_ID.fullmatch(value):
         raise RowError(field, "the 12-digit AWS account id that owns the bucket", value)
     return value
 

@@ -258,3 +258,106 @@ def test_repr_names_the_rows_and_source(tmp_path: Path) -> None:
 def test_csv_values_are_strings_and_blank_lines_are_skipped(tmp_path: Path) -> None:
     (tmp_path / "in.csv").write_bytes(b"\xef\xbb\xbfq,a\r\n\r\n1,2\r\n\r\n3,\r\n")
     assert list(CSVDatasetLoader().load(str(tmp_path / "in.csv"))) == [{"q": "1", "a": "2"}, {"q": "3", "a": ""}]
+
+
+@pytest.mark.parametrize(("kind", "where"), [("jsonl", "line 2"), ("json", "row 2")])
+@pytest.mark.parametrize("literal", ["1e400", "-1E+400", "1" + "0" * 400 + ".5"])
+def test_numbers_out_of_range_are_refused_alike_naming_the_row_and_field(
+    tmp_path: Path, kind: str, where: str, literal: str
+) -> None:
+    rows = ['{"a": 1.5e300, "b": [1e-400]}', '{"a": 1, "meta": {"scores": [0.5, ' + literal + "]}}"]
+    content = "\n".join(rows) if kind == "jsonl" else "[" + ",\n".join(rows) + "]"
+    (tmp_path / f"in.{kind}").write_text(content)
+    with pytest.raises(DataPrepError) as info:
+        LOADERS[kind]().load(str(tmp_path / f"in.{kind}"))
+    shown = literal if len(literal) <= 40 else literal[:37] + "..."
+    assert str(info.value) == (
+        f"{tmp_path / f'in.{kind}'}: {where}: field 'meta.scores[1]': number {shown} is out of range "
+        "(a JSON number must fit a 64-bit float)"
+    )
+    (tmp_path / f"in.{kind}").write_text(content.replace(literal, "2.5"))
+    assert [r["a"] for r in LOADERS[kind]().load(str(tmp_path / f"in.{kind}"))] == [1.5e300, 1]
+
+
+def test_csv_cells_over_128_kib_load_and_the_field_limit_is_put_back(tmp_path: Path) -> None:
+    default = csv.field_size_limit()
+    long_text = "word, " * 60_000 + '"quoted"\nand a second line'  # 360 KiB, commas, quotes, newlines
+    write_source(tmp_path / "in.csv", "csv", [{"question": long_text, "answer": "a"}, {"question": "q", "answer": "a"}])
+    assert [row["question"] for row in CSVDatasetLoader().load(str(tmp_path / "in.csv"))] == [long_text, "q"]
+    assert csv.field_size_limit() == default
+    (tmp_path / "bad.csv").write_text(f'question\n"{long_text}"x\n')
+    with pytest.raises(DataPrepError, match="malformed CSV"):
+        CSVDatasetLoader().load(str(tmp_path / "bad.csv"))
+    assert csv.field_size_limit() == default
+
+
+def test_the_csv_field_limit_stays_lifted_until_the_last_reader_is_done() -> None:
+    from airflow_provider_nova.core.datasets.csv_file import _LONG_FIELDS
+
+    default = csv.field_size_limit()
+    first, second = _LONG_FIELDS.lifted(), _LONG_FIELDS.lifted()  # two overlapping loads, as two threads do
+    first.__enter__()
+    second.__enter__()
+    first.__exit__(None, None, None)
+    assert next(csv.reader(["x" * 200_000])) == ["x" * 200_000]
+    second.__exit__(None, None, None)
+    assert csv.field_size_limit() == default
+    try:
+        with _LONG_FIELDS.lifted():
+            csv.field_size_limit(1 << 20)  # other code sets its own limit meanwhile: it is kept
+        assert csv.field_size_limit() == 1 << 20
+    finally:
+        csv.field_size_limit(default)
+
+
+def test_show_escapes_control_characters_from_the_data(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rows = [
+        {"question": "red \x1b[31mALERT\x1b[0m\x07", "answer": "line one\nline two\tcol\r"},
+        {"question": "csi \x9b2J del \x7f sep \u2028 end", "answer": ["\x9b", {"k": "\x1b]0;title\x07"}]},
+        {"ques\x1btion": "key", "answer": "emoji 👩‍💻 and accents é stay"},
+    ]
+    (tmp_path / "in.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    JSONLDatasetLoader().load(str(tmp_path / "in.jsonl")).show()
+    out = capsys.readouterr().out
+    assert out.count("\n") == 6  # title, header, rule and one line a row: nothing breaks a line
+    assert not [char for char in out if char != "\n" and not char.isprintable() and char != "\u200d"]
+    cells = [[cell.strip() for cell in line.split("|")] for line in out.splitlines()[1:]]
+    assert cells[0] == ["row", "question", "answer", "ques\\x1btion"]
+    assert cells[2:] == [
+        ["1", "red \\x1b[31mALERT\\x1b[0m\\x07", "line one\\nline two\\tcol\\r", ""],
+        ["2", "csi \\x9b2J del \\x7f sep \\u2028 end", '["\\x9b",{"k":"\\u001b]0;title\\u0007"}]', ""],
+        ["3", "", "emoji 👩‍💻 and accents é stay", "key"],
+    ]
+
+
+def test_saving_to_a_symbolic_link_writes_its_target_and_keeps_the_link(tmp_path: Path) -> None:
+    write_source(tmp_path / "in.jsonl", "jsonl", ROWS)
+    loader = JSONLDatasetLoader().load(str(tmp_path / "in.jsonl"))
+    (tmp_path / "store").mkdir()
+    (tmp_path / "links").mkdir()
+    target = tmp_path / "store" / "train.jsonl"
+    target.write_text("old\n")
+    target.chmod(0o600)
+    (tmp_path / "links" / "current.jsonl").symlink_to("../store/train.jsonl")
+    (tmp_path / "links" / "chained.json").symlink_to("current.jsonl")  # a link to a link
+    (tmp_path / "links" / "dangling.jsonl").symlink_to("../store/new.jsonl")
+    assert loader.save_data(str(tmp_path / "links" / "current.jsonl")) == str(tmp_path / "links" / "current.jsonl")
+    assert os.readlink(tmp_path / "links" / "current.jsonl") == "../store/train.jsonl"
+    assert list(JSONLDatasetLoader().load(str(target))) == ROWS and target.stat().st_mode & 0o777 == 0o600
+    loader.save_data(str(tmp_path / "links" / "chained.json"))
+    assert (tmp_path / "links" / "chained.json").is_symlink() and (tmp_path / "links" / "current.jsonl").is_symlink()
+    assert json.loads(target.read_text()) == ROWS
+    loader.save_data(str(tmp_path / "links" / "dangling.jsonl"))
+    assert (tmp_path / "links" / "dangling.jsonl").is_symlink()
+    assert list(JSONLDatasetLoader().load(str(tmp_path / "store" / "new.jsonl"))) == ROWS
+    assert sorted(os.listdir(tmp_path / "store")) == ["new.jsonl", "train.jsonl"]  # no temporary files left
+    assert sorted(os.listdir(tmp_path / "links")) == ["chained.json", "current.jsonl", "dangling.jsonl"]
+
+
+def test_saving_to_a_symbolic_link_loop_is_refused(tmp_path: Path) -> None:
+    write_source(tmp_path / "in.jsonl", "jsonl", ROWS)
+    (tmp_path / "a.jsonl").symlink_to("b.jsonl")
+    (tmp_path / "b.jsonl").symlink_to("a.jsonl")
+    with pytest.raises(DataPrepError, match=r"cannot save .*a\.jsonl: its symbolic links form a loop"):
+        JSONLDatasetLoader().load(str(tmp_path / "in.jsonl")).save_data(str(tmp_path / "a.jsonl"))
+    assert os.readlink(tmp_path / "a.jsonl") == "b.jsonl" and os.readlink(tmp_path / "b.jsonl") == "a.jsonl"

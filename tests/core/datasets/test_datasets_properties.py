@@ -157,3 +157,32 @@ def test_complete_rows_always_transform_and_round_trip(
         assert len(train) + len(val) + len(test) == len(data)
         saved = loader.save_data(str(Path(directory) / "out.json"))
         assert json.loads(Path(saved).read_text(encoding="utf-8")) == records
+
+
+any_text = st.text(st.characters(codec="utf-8"))  # controls, separators, anything JSON can carry
+finite_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | any_text,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(any_text, inner, max_size=3),
+    max_leaves=6,
+)
+
+
+@settings(SETTINGS, max_examples=60)
+@given(data=st.lists(st.dictionaries(keys | any_text, finite_values, max_size=4), max_size=5))
+def test_show_prints_a_line_a_row_and_no_control_characters(data: list[dict[str, Any]]) -> None:
+    import contextlib
+    import io
+    import unicodedata
+
+    with tempfile.TemporaryDirectory() as directory:
+        loader = JSONLDatasetLoader().load(_write(directory, "in.jsonl", b"".join(_jsonl_line(row) for row in data)))
+        printed = io.StringIO()
+        with contextlib.redirect_stdout(printed):
+            loader.show()
+    lines = printed.getvalue().split("\n")
+    assert len(lines) == (4 + len(data) if data else 2)  # title, header, rule, rows and the final ""
+    assert not [c for line in lines for c in line if unicodedata.category(c) in ("Cc", "Zl", "Zp")]
+
+
+def _jsonl_line(row: dict[str, Any]) -> bytes:
+    return json.dumps(row).encode() + b"\n"

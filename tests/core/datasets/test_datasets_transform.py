@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_nova.core.datasets import CSVDatasetLoader, JSONLDatasetLoader
+from airflow_provider_nova.core.datasets import CSVDatasetLoader, JSONDatasetLoader, JSONLDatasetLoader
 from airflow_provider_nova.core.enums import Model, TrainingMethod
 from airflow_provider_nova.core.errors import ConfigurationError, DataPrepError
 
@@ -204,6 +204,16 @@ ERROR_CASES = [
         Model.NOVA_LITE,
         {},
         "row 1: field 'bucket_owner': expected the 12-digit AWS account id that owns the bucket, got nothing",
+    ),
+    *(
+        (  # only ASCII digits: str.isdigit() would take these
+            [{"question": "Look", "answer": "A cat", "image": "s3://b-media/cat.png", "bucket_owner": owner}],
+            TrainingMethod.SFT_LORA,
+            Model.NOVA_LITE,
+            {},
+            f"row 1: field 'bucket_owner': expected the 12-digit AWS account id that owns the bucket, got {owner!r}",
+        )
+        for owner in ("\uff11" * 12, "\u0661" * 12, "\u00b2" * 12, "11112222333\n")  # fullwidth, Arabic, superscript
     ),
     (
         [{"question": "Why?", "answer": "Because", "reasoning": "think"}],
@@ -405,5 +415,10 @@ def test_transform_after_split_and_split_after_transform_agree(tmp_path: Path) -
 def test_unknown_standard_columns_are_rejected_at_construction() -> None:
     with pytest.raises(DataPrepError, match="unknown standard column"):
         JSONLDatasetLoader(questoin="q")
+    allowed = "question, answer, system, reasoning, reference_answer, id, tools, image, video, bucket_owner"
+    for loader_class in (JSONLDatasetLoader, JSONDatasetLoader, CSVDatasetLoader):  # clients= is a client, not a column
+        with pytest.raises(DataPrepError) as info:
+            loader_class(clients="customer_id", question="q")  # type: ignore[arg-type]
+        assert str(info.value) == f"unknown standard column(s) clients; standard columns: {allowed}"
     with pytest.raises(DataPrepError, match="must be a non-empty column name"):
         JSONLDatasetLoader(question="")
