@@ -130,18 +130,24 @@ def test_requests_are_the_public_sdks(
 
     (create,) = recorder.params("CreateCustomModel")
     model_name, endpoint_name = default_names(Model.NOVA_LITE, checkpoint, OD)
+    token = create.pop("clientRequestToken")
     assert create == {
         "modelName": model_name,
         "roleArn": role,
         "modelSourceConfig": {"s3DataSource": {"s3Uri": checkpoint}},
         "modelTags": [{"key": "nova:base-model", "value": "amazon.nova-lite-v1:0:300k"}],
     }
+    assert re.fullmatch(r"[a-zA-Z0-9]([-a-zA-Z0-9]{0,254}[a-zA-Z0-9])?", token)  # botocore's IdempotencyToken
     (deployment,) = recorder.params("CreateCustomModelDeployment")
     assert set(deployment) == {"modelDeploymentName", "modelArn", "clientRequestToken"}
     assert deployment["modelDeploymentName"] == endpoint_name == result.endpoint_name
-    assert deployment["modelArn"] == result.uri
-    assert recorder.params("ListCustomModelDeployments")[0] == {"nameContains": endpoint_name}
-    assert recorder.names().index("ListCustomModelDeployments") < recorder.names().index("CreateCustomModelDeployment")
+    assert deployment["modelArn"] == result.uri and deployment["clientRequestToken"] != token
+    # each create is preceded by a look-up of its name, so a retry finds what an earlier attempt made
+    names = recorder.names()
+    assert recorder.params("GetCustomModel")[0] == {"modelIdentifier": model_name}
+    assert names.index("GetCustomModel") < names.index("CreateCustomModel")
+    assert recorder.params("GetCustomModelDeployment")[0] == {"customModelDeploymentIdentifier": endpoint_name}
+    assert names.index("GetCustomModelDeployment") < names.index("CreateCustomModelDeployment")
 
 
 def test_provisioned_throughput_reaches_in_service(
@@ -241,9 +247,51 @@ def test_failed_custom_model_reports_what_was_created(
     assert model_arn in str(err.value) and "may be billed until deleted" in str(err.value)
     assert clients.bedrock.list_custom_model_deployments()["modelDeploymentSummaries"] == []
 
-    with pytest.raises(DeploymentError, match=r"failed in an earlier attempt .* delete it") as again:
+
+def model_arns(clients: AwsClients) -> list[str]:
+    return [row["modelArn"] for row in clients.bedrock.list_custom_models()["modelSummaries"]]
+
+
+def test_retry_replaces_a_failed_model_of_a_generated_name(
+    deployer: BedrockDeployer, clients: AwsClients, role: str, recorder: Recorder, caplog: pytest.LogCaptureFixture
+) -> None:
+    clients.s3.create_bucket(Bucket=ESCROW)
+    with pytest.raises(DeploymentError) as err:
         deployer.deploy(Model.NOVA_MICRO, CHECKPOINT, OD, role_arn=role)
-    assert again.value.created == [] and again.value.reused == [model_arn]
+    (failed,) = err.value.created
+    clients.s3.put_object(Bucket=ESCROW, Key="my-sft-job/1700000000/model_info.json", Body=b"{}")  # fixed
+
+    result = deployer.deploy(Model.NOVA_MICRO, CHECKPOINT, OD, role_arn=role)  # a plain retry
+
+    assert result.status == "Active" and result.uri != failed
+    assert result.created == [result.uri, result.endpoint.uri] and result.reused == []
+    assert model_arns(clients) == [result.uri], "the failed model was deleted, one model exists"
+    assert recorder.params("DeleteCustomModel") == [{"modelIdentifier": failed}]
+    first, second = recorder.params("CreateCustomModel")
+    assert first["modelName"] == second["modelName"] == default_names(Model.NOVA_MICRO, CHECKPOINT, OD)[0]
+    assert first["clientRequestToken"] != second["clientRequestToken"], "a new create, not a replay of the first"
+    assert f"Deleted the custom model {failed}" in caplog.text
+
+
+def test_failed_model_of_a_given_name_is_reported_with_its_delete_command(
+    deployer: BedrockDeployer, clients: AwsClients, role: str, recorder: Recorder
+) -> None:
+    clients.s3.create_bucket(Bucket=ESCROW)
+    with pytest.raises(DeploymentError) as err:
+        deployer.deploy(Model.NOVA_MICRO, CHECKPOINT, OD, role_arn=role, model_name="my-model")
+    (failed,) = err.value.created
+    clients.s3.put_object(Bucket=ESCROW, Key="my-sft-job/1700000000/model_info.json", Body=b"{}")
+
+    with pytest.raises(DeploymentError, match=r"under the model_name you gave failed in an earlier attempt") as again:
+        deployer.deploy(Model.NOVA_MICRO, CHECKPOINT, OD, role_arn=role, model_name="my-model")
+    assert f"delete it (aws bedrock delete-custom-model --model-identifier {failed}) and retry" in str(again.value)
+    assert "Model artifacts were not found" in str(again.value) and again.value.failed_arn == failed
+    assert again.value.created == [] and again.value.reused == [failed]
+    assert model_arns(clients) == [failed] and recorder.params("DeleteCustomModel") == []
+
+    clients.bedrock.delete_custom_model(modelIdentifier=failed)  # what the error says to do
+    result = deployer.deploy(Model.NOVA_MICRO, CHECKPOINT, OD, role_arn=role, model_name="my-model")
+    assert result.status == "Active" and model_arns(clients) == [result.uri] != [failed]
 
 
 def test_failed_deployment_lists_the_model_it_created(
