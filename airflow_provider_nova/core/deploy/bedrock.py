@@ -14,6 +14,7 @@ command that deletes it. Every failure of ``deploy`` is a ``DeploymentError`` li
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Callable, Iterator
@@ -128,20 +129,23 @@ class BedrockDeployer:
             model_name=model_name,
         )
         check_poll(self.poll_seconds, self.timeout_seconds)
+        from botocore.exceptions import BotoCoreError, ClientError
+
         deadline = None if self.timeout_seconds is None else self.clock() + self.timeout_seconds
         started: list[Started] = []
         try:
             model_step = self.start_model(plan)
             started.append(model_step)
-            self._await(MODEL, model_step.arn, deadline)
+            self._await(MODEL, model_step.arn, lambda: self.model_state(model_step.arn), deadline)
             endpoint_step = self.start_endpoint(plan, model_step.arn)
             started.append(endpoint_step)
-            self._await(ENDPOINTS[plan.platform], endpoint_step.arn, deadline)
+            endpoint_state = functools.partial(self.endpoint_state, plan.platform, endpoint_step.arn)
+            self._await(ENDPOINTS[plan.platform], endpoint_step.arn, endpoint_state, deadline)
             return self.result(plan, model_step, endpoint_step)
         except DeploymentError as exc:
             exc.record(started)
             raise
-        except NovaError as exc:
+        except (NovaError, BotoCoreError, ClientError) as exc:  # botocore's: from a describe given in a subclass
             message = f"Bedrock {plan.endpoint_kind} {plan.endpoint_name!r} failed: {exc}"
             raise DeploymentError(message).record(started) from exc
 
@@ -267,11 +271,11 @@ class BedrockDeployer:
             return Started(existing[kind.arn_key], created=False)
         return Started(arn, created=True, replaced=replaced)
 
-    def _await(self, kind: ResourceKind, arn: str, deadline: float | None) -> None:
+    def _await(self, kind: ResourceKind, arn: str, describe: Callable[[], JobState], deadline: float | None) -> None:
         """Wait for the resource to finish; a DeploymentError when it fails or the deadline passes."""
         what = f"Bedrock {kind.what} {arn}"
         try:
-            state = self._wait(lambda: self._state(kind, arn), what, deadline)
+            state = self._wait(describe, what, deadline)
         except WaitTimeoutError as exc:
             raise DeploymentError(
                 f"timed out after {self.timeout_seconds:g} s waiting for {what} to become {kind.goal} "
