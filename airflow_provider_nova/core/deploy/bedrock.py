@@ -136,7 +136,7 @@ class BedrockDeployer:
         try:
             model_step = self.start_model(plan)
             started.append(model_step)
-            self._await(MODEL, model_step.arn, lambda: self.model_state(model_step.arn), deadline)
+            self._await(MODEL, model_step.arn, functools.partial(self.model_state, model_step.arn), deadline)
             endpoint_step = self.start_endpoint(plan, model_step.arn)
             started.append(endpoint_step)
             endpoint_state = functools.partial(self.endpoint_state, plan.platform, endpoint_step.arn)
