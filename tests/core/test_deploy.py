@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import json
+import pickle
 import re
+import socket
 from collections.abc import Callable
 from typing import Any
 
 import pytest
+from botocore.exceptions import EndpointConnectionError
 
-from airflow_provider_nova.core import AwsCallError, AwsClients, ConfigurationError, DeployPlatform, Model
+from airflow_provider_nova.core import AwsCallError, AwsClients, ConfigurationError, DeployPlatform, JobStatus, Model
 from airflow_provider_nova.core.deploy import (
     NAME_PATTERN,
     BedrockDeployer,
     DeploymentError,
     DeploymentResult,
+    Started,
     default_names,
 )
 
@@ -130,18 +134,24 @@ def test_requests_are_the_public_sdks(
 
     (create,) = recorder.params("CreateCustomModel")
     model_name, endpoint_name = default_names(Model.NOVA_LITE, checkpoint, OD)
+    token = create.pop("clientRequestToken")
     assert create == {
         "modelName": model_name,
         "roleArn": role,
         "modelSourceConfig": {"s3DataSource": {"s3Uri": checkpoint}},
         "modelTags": [{"key": "nova:base-model", "value": "amazon.nova-lite-v1:0:300k"}],
     }
+    assert re.fullmatch(r"[a-zA-Z0-9]([-a-zA-Z0-9]{0,254}[a-zA-Z0-9])?", token)  # botocore's IdempotencyToken
     (deployment,) = recorder.params("CreateCustomModelDeployment")
     assert set(deployment) == {"modelDeploymentName", "modelArn", "clientRequestToken"}
     assert deployment["modelDeploymentName"] == endpoint_name == result.endpoint_name
-    assert deployment["modelArn"] == result.uri
-    assert recorder.params("ListCustomModelDeployments")[0] == {"nameContains": endpoint_name}
-    assert recorder.names().index("ListCustomModelDeployments") < recorder.names().index("CreateCustomModelDeployment")
+    assert deployment["modelArn"] == result.uri and deployment["clientRequestToken"] != token
+    # each create is preceded by a look-up of its name, so a retry finds what an earlier attempt made
+    names = recorder.names()
+    assert recorder.params("GetCustomModel")[0] == {"modelIdentifier": model_name}
+    assert names.index("GetCustomModel") < names.index("CreateCustomModel")
+    assert recorder.params("GetCustomModelDeployment")[0] == {"customModelDeploymentIdentifier": endpoint_name}
+    assert names.index("GetCustomModelDeployment") < names.index("CreateCustomModelDeployment")
 
 
 def test_provisioned_throughput_reaches_in_service(
@@ -241,9 +251,51 @@ def test_failed_custom_model_reports_what_was_created(
     assert model_arn in str(err.value) and "may be billed until deleted" in str(err.value)
     assert clients.bedrock.list_custom_model_deployments()["modelDeploymentSummaries"] == []
 
-    with pytest.raises(DeploymentError, match=r"failed in an earlier attempt .* delete it") as again:
+
+def model_arns(clients: AwsClients) -> list[str]:
+    return [row["modelArn"] for row in clients.bedrock.list_custom_models()["modelSummaries"]]
+
+
+def test_retry_replaces_a_failed_model_of_a_generated_name(
+    deployer: BedrockDeployer, clients: AwsClients, role: str, recorder: Recorder, caplog: pytest.LogCaptureFixture
+) -> None:
+    clients.s3.create_bucket(Bucket=ESCROW)
+    with pytest.raises(DeploymentError) as err:
         deployer.deploy(Model.NOVA_MICRO, CHECKPOINT, OD, role_arn=role)
-    assert again.value.created == [] and again.value.reused == [model_arn]
+    (failed,) = err.value.created
+    clients.s3.put_object(Bucket=ESCROW, Key="my-sft-job/1700000000/model_info.json", Body=b"{}")  # fixed
+
+    result = deployer.deploy(Model.NOVA_MICRO, CHECKPOINT, OD, role_arn=role)  # a plain retry
+
+    assert result.status == "Active" and result.uri != failed
+    assert result.created == [result.uri, result.endpoint.uri] and result.reused == []
+    assert model_arns(clients) == [result.uri], "the failed model was deleted, one model exists"
+    assert recorder.params("DeleteCustomModel") == [{"modelIdentifier": failed}]
+    first, second = recorder.params("CreateCustomModel")
+    assert first["modelName"] == second["modelName"] == default_names(Model.NOVA_MICRO, CHECKPOINT, OD)[0]
+    assert first["clientRequestToken"] != second["clientRequestToken"], "a new create, not a replay of the first"
+    assert f"Deleted the custom model {failed}" in caplog.text
+
+
+def test_failed_model_of_a_given_name_is_reported_with_its_delete_command(
+    deployer: BedrockDeployer, clients: AwsClients, role: str, recorder: Recorder
+) -> None:
+    clients.s3.create_bucket(Bucket=ESCROW)
+    with pytest.raises(DeploymentError) as err:
+        deployer.deploy(Model.NOVA_MICRO, CHECKPOINT, OD, role_arn=role, model_name="my-model")
+    (failed,) = err.value.created
+    clients.s3.put_object(Bucket=ESCROW, Key="my-sft-job/1700000000/model_info.json", Body=b"{}")
+
+    with pytest.raises(DeploymentError, match=r"under the model_name you gave failed in an earlier attempt") as again:
+        deployer.deploy(Model.NOVA_MICRO, CHECKPOINT, OD, role_arn=role, model_name="my-model")
+    assert f"delete it (aws bedrock delete-custom-model --model-identifier {failed}) and retry" in str(again.value)
+    assert "Model artifacts were not found" in str(again.value) and again.value.failed_arn == failed
+    assert again.value.created == [] and again.value.reused == [failed]
+    assert model_arns(clients) == [failed] and recorder.params("DeleteCustomModel") == []
+
+    clients.bedrock.delete_custom_model(modelIdentifier=failed)  # what the error says to do
+    result = deployer.deploy(Model.NOVA_MICRO, CHECKPOINT, OD, role_arn=role, model_name="my-model")
+    assert result.status == "Active" and model_arns(clients) == [result.uri] != [failed]
 
 
 def test_failed_deployment_lists_the_model_it_created(
@@ -355,3 +407,258 @@ def test_generated_names_are_valid_and_deterministic(model: Model, platform: Dep
     assert default_names(model, CHECKPOINT.rstrip("/"), platform) == (model_name, endpoint_name)
     assert default_names(model, CHECKPOINT + "x/", platform)[0] != model_name
     assert model_name.startswith(model.model_path.split("/")[0] + "-")
+
+
+# -- every failure is a DeploymentError listing what exists ------------------------------------------------------
+
+
+@pytest.fixture
+def dead_clients(monkeypatch: pytest.MonkeyPatch) -> AwsClients:
+    """Clients of a port nothing listens on, retrying nothing (botocore's backoff would really sleep)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    return AwsClients(region_name="us-east-1", endpoint_url=f"http://127.0.0.1:{port}")
+
+
+@pytest.mark.parametrize("stage", ["model", "deployment"])
+def test_connection_dropped_mid_wait_lists_what_exists(
+    deployer: BedrockDeployer,
+    clients: AwsClients,
+    dead_clients: AwsClients,
+    role: str,
+    checkpoint: str,
+    fake: FakeTime,
+    stage: str,
+) -> None:
+    def drop_connection() -> None:
+        deployments = clients.bedrock.list_custom_model_deployments()["modelDeploymentSummaries"]
+        if stage == "model" or deployments:
+            deployer.clients = dead_clients  # every later call meets a closed port
+
+    fake.hooks.append(drop_connection)
+    with pytest.raises(DeploymentError, match="EndpointConnectionError") as err:
+        deployer.deploy(Model.NOVA_MICRO, checkpoint, OD, role_arn=role)
+
+    cause = err.value.__cause__
+    assert isinstance(cause, AwsCallError) and cause.code == "EndpointConnectionError"
+    assert cause.operation == ("GetCustomModel" if stage == "model" else "GetCustomModelDeployment")
+    assert isinstance(cause.__cause__, EndpointConnectionError)
+    deployments = [r["customModelDeploymentArn"] for r in clients.bedrock.list_custom_model_deployments()["modelDeploymentSummaries"]]  # fmt: skip
+    assert err.value.created == model_arns(clients) + deployments and len(err.value.created) == (
+        1 if stage == "model" else 2
+    )
+    assert all(arn in str(err.value) for arn in err.value.created) and err.value.reused == []
+
+    fake.hooks.clear()
+    deployer.clients = clients  # the connection is back: a retry picks up where the first attempt stopped
+    result = deployer.deploy(Model.NOVA_MICRO, checkpoint, OD, role_arn=role)
+    assert result.reused == err.value.created and result.uri == err.value.created[0]
+
+
+def test_a_describe_that_raises_mid_wait_is_a_deployment_error(
+    clients: AwsClients, role: str, checkpoint: str, fake: FakeTime
+) -> None:
+    class DropsOnDescribe(BedrockDeployer):
+        def model_state(self, model_arn: str) -> Any:
+            raise EndpointConnectionError(endpoint_url="https://bedrock.us-east-1.amazonaws.com")
+
+    deployer = DropsOnDescribe(clients, poll_seconds=10, timeout_seconds=600, sleep=fake.sleep, clock=fake.clock)
+    with pytest.raises(DeploymentError) as err:
+        deployer.deploy(Model.NOVA_MICRO, checkpoint, OD, role_arn=role)
+    assert err.value.created == model_arns(clients) and len(err.value.created) == 1
+    assert isinstance(err.value.__cause__, EndpointConnectionError)
+
+
+def test_deployment_error_pickles_with_what_exists() -> None:
+    error = DeploymentError("it failed", ["arn:a"], ["arn:b"], failed_arn="arn:a", reason="no capacity")
+    again = pickle.loads(pickle.dumps(error))
+    assert (again.created, again.reused, again.failed_arn, again.reason) == (
+        ["arn:a"],
+        ["arn:b"],
+        "arn:a",
+        "no capacity",
+    )
+    assert str(again) == str(error) and "arn:a" in str(again) and "arn:b" in str(again)
+
+
+def test_timeout_covers_both_waits(
+    clients: AwsClients, control: Any, role: str, checkpoint: str, fake: FakeTime
+) -> None:
+    def keep_deployments_creating() -> None:
+        if clients.bedrock.list_custom_models(modelStatus="Active")["modelSummaries"]:
+            control.set_bedrock_seconds(3600)
+
+    control.set_bedrock_seconds(20)  # the model takes 20 s, the deployment would never finish
+    fake.hooks.append(keep_deployments_creating)
+    deployer = BedrockDeployer(clients, poll_seconds=10, timeout_seconds=30, sleep=fake.sleep, clock=fake.clock)
+    with pytest.raises(DeploymentError, match=r"timed out after 30 s waiting for Bedrock on-demand deployment") as err:
+        deployer.deploy(Model.NOVA_MICRO, checkpoint, OD, role_arn=role)
+    model_arn, deployment_arn = err.value.created
+    assert err.value.failed_arn == deployment_arn and "(still Creating" in str(err.value)
+    assert sum(fake.sleeps) == 30, "the deployment got what the model left of the 30 s"
+
+
+def test_timeout_spent_on_the_model_leaves_one_look_at_the_deployment(
+    clients: AwsClients, control: Any, role: str, checkpoint: str, fake: FakeTime, recorder: Recorder
+) -> None:
+    control.set_bedrock_seconds(20)
+    deployer = BedrockDeployer(clients, poll_seconds=10, timeout_seconds=20, sleep=fake.sleep, clock=fake.clock)
+    with pytest.raises(DeploymentError, match="timed out after 20 s") as err:
+        deployer.deploy(Model.NOVA_MICRO, checkpoint, OD, role_arn=role)
+    assert err.value.failed_arn == err.value.created[1] and sum(fake.sleeps) == 20
+    assert recorder.names().count("GetCustomModelDeployment") == 2  # the look-up by name, then one look
+
+
+BAD_TIMING = [-1, 0, -0.5, float("nan"), float("inf"), "10", True]
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("poll_seconds", v) for v in [*BAD_TIMING, None]] + [("timeout_seconds", v) for v in BAD_TIMING],
+    ids=repr,
+)
+def test_bad_poll_or_timeout_is_refused_before_any_call(
+    clients: AwsClients, recorder: Recorder, role: str, name: str, value: Any
+) -> None:
+    with pytest.raises(ConfigurationError, match=f"{name} must be a positive number of seconds, got {value!r}"):
+        BedrockDeployer(clients, **{name: value})
+
+    deployer = BedrockDeployer(clients)
+    setattr(deployer, name, value)  # changed after construction: deploy() checks again before its first call
+    with pytest.raises(ConfigurationError, match=f"{name} must be a positive number"):
+        deployer.deploy(Model.NOVA_MICRO, CHECKPOINT, OD, role_arn=role)
+    assert recorder.calls == []
+
+
+@pytest.mark.parametrize("value", [-1, 0, float("nan"), float("inf"), "30", False], ids=repr)
+def test_customizer_deploy_refuses_a_bad_poll_before_creating_anything(
+    clients: AwsClients, role: str, checkpoint: str, value: Any
+) -> None:
+    from airflow_provider_nova.core import NovaModelCustomizer, SMTJRuntimeManager, TrainingMethod
+
+    customizer = NovaModelCustomizer(
+        model=Model.NOVA_MICRO,
+        method=TrainingMethod.SFT_LORA,
+        infra=SMTJRuntimeManager(instance_type="ml.p5.48xlarge", instance_count=2),
+        data_s3_path="s3://my-bucket/training-data/",
+        output_s3_path="s3://my-bucket/output/",
+    )
+    with pytest.raises(ConfigurationError, match="poll_seconds must be a positive number of seconds"):
+        customizer.deploy(checkpoint, OD, role_arn=role, poll_seconds=value)
+    assert clients.bedrock.list_custom_models()["modelSummaries"] == []
+    assert clients.bedrock.list_custom_model_deployments()["modelDeploymentSummaries"] == []
+
+
+# -- the steps, one at a time, as a deferring Airflow operator runs them ------------------------------------------
+
+
+@pytest.mark.parametrize(("platform", "units", "final"), [(OD, None, "Active"), (PT, 2, "InService")])
+def test_steps_run_one_at_a_time(
+    deployer: BedrockDeployer,
+    control: Any,
+    role: str,
+    checkpoint: str,
+    recorder: Recorder,
+    platform: DeployPlatform,
+    units: int | None,
+    final: str,
+) -> None:
+    control.set_bedrock_seconds(3600)  # nothing finishes until the control API says so
+    plan = deployer.plan(Model.NOVA_LITE, checkpoint, platform, units, role_arn=role)
+    assert recorder.calls == [], "a plan makes no call"
+
+    model = deployer.start_model(plan)
+    assert model.created and Started.from_json(json.loads(json.dumps(model.to_json()))) == model
+    state = deployer.model_state(model.arn)
+    assert (state.status, state.raw) == (JobStatus.IN_PROGRESS, "Creating")
+    assert deployer.start_model(plan) == Started(model.arn, created=False), "a repeated step finds its model"
+    control.bedrock_ready(model.arn)
+    assert deployer.model_state(model.arn).to_json() == {
+        "status": "COMPLETED", "raw": "Active", "reason": None, "secondary": None,
+    }  # fmt: skip
+
+    endpoint = deployer.start_endpoint(plan, model.arn)
+    assert endpoint.created and deployer.endpoint_state(platform, endpoint.arn).status is JobStatus.IN_PROGRESS
+    with pytest.raises(DeploymentError, match=f"is Creating, not {final}"):
+        deployer.result(plan, model, endpoint)
+    assert deployer.start_endpoint(plan, model.arn) == Started(endpoint.arn, created=False)
+    control.bedrock_ready(endpoint.arn)
+    assert deployer.endpoint_state(platform, endpoint.arn).raw == final
+
+    result = deployer.result(plan, model, endpoint)
+    assert (result.uri, result.endpoint.uri, result.status) == (model.arn, endpoint.arn, final)
+    assert result.created == [model.arn, endpoint.arn]
+    assert DeploymentResult.model_validate(json.loads(result.model_dump_json())) == result
+    assert len([name for name in recorder.names() if name.startswith("Create")]) == 2
+
+
+def test_a_model_state_reports_bedrocks_failure(
+    deployer: BedrockDeployer, clients: AwsClients, control: Any, role: str, checkpoint: str
+) -> None:
+    control.set_bedrock_seconds(3600)
+    model = deployer.start_model(deployer.plan(Model.NOVA_MICRO, checkpoint, role_arn=role))
+    control.bedrock_fail(model.arn, "ValidationException: unsupported checkpoint")
+    state = deployer.model_state(model.arn)
+    assert (state.status, state.raw, state.reason) == (
+        JobStatus.FAILED, "Failed", "ValidationException: unsupported checkpoint",
+    )  # fmt: skip
+
+
+def test_create_racing_another_attempt_uses_its_model(
+    deployer: BedrockDeployer, clients: AwsClients, role: str, checkpoint: str
+) -> None:
+    other = AwsClients(region_name="us-east-1", endpoint_url=clients.endpoint_url)
+    raced: list[str] = []
+
+    def another_attempt_creates_first(params: dict[str, Any], **_: Any) -> None:
+        if not raced:  # between our look-up and our create, another worker creates the same name
+            raced.append(other.bedrock.create_custom_model(**{**params, "clientRequestToken": "other0attempt"})["modelArn"])  # fmt: skip
+
+    clients.bedrock.meta.events.register(
+        "before-parameter-build.bedrock.CreateCustomModel", another_attempt_creates_first
+    )
+    result = deployer.deploy(Model.NOVA_MICRO, checkpoint, OD, role_arn=role)
+    assert result.uri == raced[0] and result.reused == [raced[0]] and result.created == [result.endpoint.uri]
+    assert model_arns(clients) == raced
+
+
+@pytest.mark.parametrize(
+    ("platform", "units", "command"),
+    [
+        (OD, None, "aws bedrock delete-custom-model-deployment --custom-model-deployment-identifier"),
+        (PT, 1, "aws bedrock delete-provisioned-model-throughput --provisioned-model-id"),
+    ],
+)
+def test_failed_endpoint_is_replaced_under_a_generated_name_and_reported_under_a_given_one(
+    deployer: BedrockDeployer,
+    clients: AwsClients,
+    control: Any,
+    role: str,
+    checkpoint: str,
+    platform: DeployPlatform,
+    units: int | None,
+    command: str,
+) -> None:
+    control.set_bedrock_seconds(3600)
+    plans = {
+        "generated": deployer.plan(Model.NOVA_MICRO, checkpoint, platform, units, role_arn=role),
+        "given": deployer.plan(Model.NOVA_MICRO, checkpoint, platform, units, "my-endpoint", role_arn=role),
+    }
+    model = deployer.start_model(plans["generated"])
+    control.bedrock_ready(model.arn)
+    failed = {}
+    for key, plan in plans.items():
+        failed[key] = deployer.start_endpoint(plan, model.arn).arn
+        control.bedrock_fail(failed[key], "InsufficientCapacity")
+
+    again = deployer.start_endpoint(plans["generated"], model.arn)
+    assert again.created and again.replaced == failed["generated"] and again.arn != failed["generated"]
+    assert deployer.endpoint_state(platform, again.arn).status is JobStatus.IN_PROGRESS
+
+    with pytest.raises(DeploymentError, match="under the endpoint_name you gave failed in an earlier attempt") as err:
+        deployer.start_endpoint(plans["given"], model.arn)
+    assert f"delete it ({command} {failed['given']}) and retry" in str(err.value)
+    assert err.value.failed_arn == failed["given"] and err.value.reason == "InsufficientCapacity"
+    assert deployer.endpoint_state(platform, failed["given"]).status is JobStatus.FAILED, "left alone"
