@@ -26,6 +26,22 @@ SAMPLE_SFT_ROWS = [
     }
     for i in range(20)
 ]
+# RFT rows (Nova 2 Lite): OpenAI-style messages and the reference answer the reward function compares with.
+SAMPLE_RFT_ROWS = [
+    {
+        "id": f"math-{i}",
+        "messages": [
+            {"role": "system", "content": "You are a math tutor."},
+            {"role": "user", "content": f"Solve 2x + {i} = {i + 8}."},
+        ],
+        "reference_answer": {"solution": "x = 4"},
+    }
+    for i in range(20)
+]
+# gen_qa rows: what batch inference and bring-your-own-data evaluation read.
+SAMPLE_GEN_QA_ROWS = [
+    {"system": "Answer briefly.", "query": f"What is {i} + {i}?", "response": str(2 * i)} for i in range(20)
+]
 
 
 def create_role(endpoint_url: str, role_name: str, region: str = "us-east-1") -> str:

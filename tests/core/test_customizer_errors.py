@@ -280,4 +280,5 @@ def test_recipe_cache_is_per_process_and_injectable(clients: AwsClients) -> None
     c.validate("job-a")
     c.validate("job-b")
     assert recorder.calls.count("DescribeHubContent") == 1
-    assert recorder.calls.count("GetObject") == 2  # template and override params, once
+    # template and override params once; the data sample once per validate
+    assert recorder.calls.count("GetObject") == 2 + 2

@@ -14,6 +14,7 @@ from airflow_provider_nova.core import (
     AwsClients,
     BaseJobResult,
     ConfigurationError,
+    DataPrepError,
     EvaluationTask,
     Model,
     NovaModelCustomizer,
@@ -49,11 +50,16 @@ def clients(account: dict[str, str]) -> AwsClients:
 
 
 def make(
-    clients: AwsClients, model: Model = Model.NOVA_MICRO, instance_type: str = "ml.p5.48xlarge", count: int = 2
+    clients: AwsClients,
+    model: Model = Model.NOVA_MICRO,
+    instance_type: str = "ml.p5.48xlarge",
+    count: int = 2,
+    validation_config: dict[str, bool] | None = None,
 ) -> NovaModelCustomizer:
     infra = SMTJRuntimeManager(instance_type, count, clients=clients)
     method = TrainingMethod.SFT_LORA
-    return NovaModelCustomizer(model, method, infra, "s3://my-bucket/training-data/", "s3://my-bucket/output/")
+    data, out = "s3://my-bucket/training-data/", "s3://my-bucket/output/"
+    return NovaModelCustomizer(model, method, infra, data, out, validation_config=validation_config)
 
 
 def sent_requests(clients: AwsClients) -> list[dict[str, Any]]:
@@ -380,7 +386,13 @@ def test_batch_job_with_malformed_rows_fails_like_the_container(
     clients: AwsClients, control: object, account: dict[str, str]
 ) -> None:
     boto3.client("s3").put_object(Bucket="my-bucket", Key="bad/gen_qa.jsonl", Body=b'{"question": "no query field"}\n')
-    result = make(clients).batch_inference("bad-rows", "s3://my-bucket/bad/gen_qa.jsonl", "s3://my-bucket/out/")
+    with pytest.raises(
+        DataPrepError, match=r"input_path s3://my-bucket/bad/gen_qa.jsonl: row 1: field 'query' is missing"
+    ):
+        make(clients).batch_inference("bad-rows", "s3://my-bucket/bad/gen_qa.jsonl", "s3://my-bucket/out/")
+    # with the data check off, the job starts and fails as the container would
+    unchecked = make(clients, validation_config={"data": False})
+    result = unchecked.batch_inference("bad-rows", "s3://my-bucket/bad/gen_qa.jsonl", "s3://my-bucket/out/")
     control.complete_job("bad-rows")  # type: ignore[attr-defined]
     assert result.get_job_status()[1] == "Failed"
     reason = clients.sagemaker.describe_training_job(TrainingJobName="bad-rows")["FailureReason"]

@@ -6,8 +6,10 @@ from typing import Any
 
 import pytest
 import yaml
+from botocore.exceptions import ClientError
 
 from airflow_provider_nova.core import AwsClients, Model, NovaModelCustomizer, SMTJRuntimeManager, TrainingMethod
+from airflow_provider_nova.sandbox import rehearsal
 
 LAMBDA = "arn:aws:lambda:us-east-1:123456789012:function:reward-fn"
 ECR = "708977205387.dkr.ecr.us-east-1.amazonaws.com/nova-fine-tune-repo"
@@ -49,9 +51,10 @@ def test_create_training_job_request(
     clients = AwsClients(region_name="us-east-1")
     sent = capture_create_requests(clients)
     infra = SMTJRuntimeManager(instance_type, count, clients=clients)
-    customizer = NovaModelCustomizer(
-        model, method, infra, data_s3_path="s3://my-bucket/training-data/", output_s3_path="s3://my-bucket/output/"
-    )
+    data = "s3://my-bucket/rft-data/" if method.is_rft else "s3://my-bucket/training-data/"
+    if method.is_rft:
+        rehearsal.put_jsonl(account["endpoint_url"], data + "train.jsonl", rehearsal.SAMPLE_RFT_ROWS)
+    customizer = NovaModelCustomizer(model, method, infra, data_s3_path=data, output_s3_path="s3://my-bucket/output/")
     job = f"job-{recipe_name.replace('_', '-')}"[:63]
     plan = customizer.plan_training(job, rft_lambda_arn=LAMBDA if method.is_rft else None)
     assert plan.recipe.recipe_name == recipe_name
@@ -61,6 +64,7 @@ def test_create_training_job_request(
     assert result.job_id == job
     assert len(sent) == 1
     request = sent[0]
+    assert request == plan.request  # the request that was planned is the one sent
     assert set(request) == {
         "TrainingJobName", "HyperParameters", "AlgorithmSpecification", "RoleArn", "InputDataConfig",
         "OutputDataConfig", "ResourceConfig", "StoppingCondition", "TensorBoardOutputConfig",
@@ -78,7 +82,7 @@ def test_create_training_job_request(
             "DataSource": {
                 "S3DataSource": {
                     "S3DataType": data_type,
-                    "S3Uri": "s3://my-bucket/training-data/",
+                    "S3Uri": data,
                     "S3DataDistributionType": "FullyReplicated",
                 }
             },
@@ -149,9 +153,13 @@ def test_continued_training_from_a_checkpoint_uses_base_model_location(account: 
         "base_model_location": checkpoint,
     }
     assert plan.recipe.recipe["run"]["model_name_or_path"] == checkpoint
-    # no output_s3_path: the SageMaker default bucket, created when missing
+    # no output_s3_path: the SageMaker default bucket, created by train() (not by planning) when missing
     assert plan.output_s3_path == "s3://sagemaker-us-east-1-123456789012/nova-customization/"
+    with pytest.raises(ClientError):
+        clients.s3.head_bucket(Bucket="sagemaker-us-east-1-123456789012")
+    customizer.train("continued")
     clients.s3.head_bucket(Bucket="sagemaker-us-east-1-123456789012")
+    assert customizer.output_s3_path == "s3://sagemaker-us-east-1-123456789012/nova-customization/"
 
 
 def test_recipe_path_from_s3_with_overrides_on_top(account: dict[str, str]) -> None:
