@@ -7,30 +7,50 @@ clients made from an Airflow connection, and tests can point everything at the l
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from typing import Any
 
 from airflow_provider_nova.core.errors import AwsCallError, ConfigurationError
 
 
 class AwsClients:
-    """Lazily built, cached boto3 clients for one session and region.
+    """Lazily built, cached AWS clients for one identity and region; safe to share between threads.
 
-    :param session: a ``boto3.Session``; the default session when omitted.
-    :param region_name: overrides the session's region.
-    :param endpoint_url: sends every call to this endpoint (the local stand-in, a VPC endpoint).
+    Clients come from exactly one place: ``client_factory`` when given (the Airflow hook's
+    ``get_client_type``, so the connection's credentials, assumed role, region, ``endpoint_url``,
+    ``verify`` and botocore config reach every call), else ``session``, else boto3's default session.
+    Nothing falls back to default credentials once a factory or session was given.
+
+    :param session: a ``boto3.Session``; the default session when neither it nor a factory is given.
+    :param region_name: the region; the session's (or the factory's clients') region when omitted.
+    :param endpoint_url: sends every call to this endpoint (the local stand-in, a VPC endpoint); with a
+        factory, the factory decides and this is left unset.
+    :param client_factory: ``factory(service_name) -> client``.
     """
 
     def __init__(
-        self, session: Any | None = None, region_name: str | None = None, endpoint_url: str | None = None
+        self,
+        session: Any | None = None,
+        region_name: str | None = None,
+        endpoint_url: str | None = None,
+        *,
+        client_factory: Callable[[str], Any] | None = None,
     ) -> None:
-        if session is None:
+        if client_factory is not None and (session is not None or endpoint_url is not None):
+            raise ConfigurationError("pass either client_factory or session/endpoint_url to AwsClients, not both")
+        if client_factory is None and session is None:
             import boto3
 
             session = boto3.Session(region_name=region_name)
         self.session: Any = session
-        self._region = region_name or session.region_name
+        self._factory = client_factory
+        self._region = region_name or (session.region_name if session is not None else None)
         self.endpoint_url = endpoint_url
         self._clients: dict[str, Any] = {}
+        self._account: str | None = None
+        self._lock = threading.RLock()
+        self.recipe_cache: Any = None  # the hub's answers for these clients, set by RecipeHub on first use
 
     def __repr__(self) -> str:
         return f"AwsClients(region_name={self._region!r}, endpoint_url={self.endpoint_url!r})"
@@ -38,6 +58,8 @@ class AwsClients:
     @property
     def region_name(self) -> str:
         """The AWS region every client uses; a ConfigurationError when none is configured."""
+        if not self._region and self._factory is not None:
+            self._region = self.client("sts").meta.region_name
         if not self._region:
             raise ConfigurationError(
                 "no AWS region is configured: pass region_name, or set AWS_DEFAULT_REGION or a profile region"
@@ -46,12 +68,22 @@ class AwsClients:
 
     def client(self, service: str) -> Any:
         """Return the cached client for ``service`` (``sagemaker``, ``s3``, ``logs``, ...)."""
-        if service not in self._clients:
-            kwargs: dict[str, Any] = {"region_name": self.region_name}
-            if self.endpoint_url:
-                kwargs["endpoint_url"] = self.endpoint_url
-            self._clients[service] = self.session.client(service, **kwargs)
-        return self._clients[service]
+        with self._lock:
+            if service not in self._clients:
+                self._clients[service] = self._build(service)
+            return self._clients[service]
+
+    def _build(self, service: str) -> Any:
+        if self._factory is not None:
+            return self._factory(service)
+        kwargs: dict[str, Any] = {"region_name": self.region_name}
+        if self.endpoint_url:
+            kwargs["endpoint_url"] = self.endpoint_url
+        return self.session.client(service, **kwargs)
+
+    def endpoint_of(self, service: str) -> str:
+        """The endpoint ``service``'s client really sends to."""
+        return str(self.client(service).meta.endpoint_url)
 
     @property
     def sagemaker(self) -> Any:
@@ -78,14 +110,19 @@ class AwsClients:
         return self.client("bedrock")
 
     def account_id(self) -> str:
-        """Return the caller's AWS account id."""
-        with aws_errors("GetCallerIdentity"):
-            account: str = self.sts.get_caller_identity()["Account"]
-        return account
+        """Return the caller's AWS account id (asked once)."""
+        if self._account is None:
+            with aws_errors("GetCallerIdentity"):
+                self._account = str(self.sts.get_caller_identity()["Account"])
+        return self._account
 
 
 class aws_errors:  # noqa: N801 - used as a context manager, reads like a statement
-    """Translate botocore ``ClientError``s raised inside the block into ``AwsCallError``."""
+    """Translate botocore's errors raised inside the block into ``AwsCallError``.
+
+    A service error keeps the service's code; an error with no answer (``EndpointConnectionError``,
+    ``ReadTimeoutError``, ``NoCredentialsError``, ...) has its botocore class name as the code.
+    """
 
     def __init__(self, operation: str) -> None:
         self.operation = operation
@@ -96,11 +133,13 @@ class aws_errors:  # noqa: N801 - used as a context manager, reads like a statem
     def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
         if exc is None:
             return
-        from botocore.exceptions import ClientError
+        from botocore.exceptions import BotoCoreError, ClientError
 
         if isinstance(exc, ClientError):
             error = exc.response.get("Error", {})
             raise AwsCallError(self.operation, error.get("Code", "Unknown"), error.get("Message", "")) from exc
+        if isinstance(exc, BotoCoreError):  # no answer: connection dropped, timed out, no credentials, ...
+            raise AwsCallError(self.operation, type(exc).__name__, str(exc)) from exc
 
 
 def error_code(exc: BaseException) -> str | None:
