@@ -70,7 +70,9 @@ def test_lr_out_of_range(clients: AwsClients, recorder: Recorder) -> None:
 
 def test_global_batch_size_outside_the_published_enum(clients: AwsClients, recorder: Recorder) -> None:
     overrides = {"max_epochs": 10, "lr": 5e-6, "warmup_steps": 20, "global_batch_size": 100}
-    with pytest.raises(ValueError, match="'global_batch_size' = 100 is not allowed; use one of 64, 128, 256, 512, 1024"):
+    with pytest.raises(
+        ValueError, match="'global_batch_size' = 100 is not allowed; use one of 64, 128, 256, 512, 1024"
+    ):
         customizer(clients).validate("my-training-job", overrides=overrides)
 
 

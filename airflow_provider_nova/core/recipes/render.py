@@ -18,7 +18,8 @@ import yaml
 from airflow_provider_nova.core.errors import RecipeError
 
 Path = tuple[str, ...]
-PLACEHOLDER = re.compile(r"""(['"]?)\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}\1""")
+# a whole value: after "key: " or "- ", to the end of the line
+PLACEHOLDER = re.compile(r"""(?<=[:-] )(['"]?)\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}\1[ \t]*$""", re.MULTILINE)
 _MARK = "\x00"
 
 
