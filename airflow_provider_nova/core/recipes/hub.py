@@ -131,16 +131,20 @@ def _evaluation_kind(raw: dict[str, Any]) -> str | None:
 
 @dataclass(frozen=True)
 class RecipeTemplate:
-    """A recipe's template text, its parsed tree and its override parameters."""
+    """A recipe's template text, its parsed tree (parsed from the text when not given) and its override parameters."""
 
     entry: RecipeEntry
     text: str
     params: OverrideParams
     tree: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
 
+    def __post_init__(self) -> None:
+        if not self.tree:
+            object.__setattr__(self, "tree", parse_template(self.text))
+
     @classmethod
     def load(cls, entry: RecipeEntry, text: str, params: dict[str, Any]) -> RecipeTemplate:
-        return cls(entry=entry, text=text, params=OverrideParams.from_json(params), tree=parse_template(text))
+        return cls(entry=entry, text=text, params=OverrideParams.from_json(params))
 
 
 class RecipeCache:
