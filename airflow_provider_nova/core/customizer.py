@@ -175,6 +175,8 @@ class NovaModelCustomizer:
             "name": job_name,
             "replicas": self.infra.instance_count,
             "model_name_or_path": self.model_path or self.model.model_path,
+            "data_s3_path": self.data_s3_path,
+            "output_s3_path": self.output_s3_path or "",
             "reward_lambda_arn": rft_lambda_arn or "",
         }
         recipe = self._build(template, managed, overrides, recipe_path)
@@ -236,28 +238,9 @@ class NovaModelCustomizer:
         return candidates[0]
 
     def _check_instance_count(self, entry: RecipeEntry, params: Any) -> None:
-        if not self.validation_config["infra"] or "replicas" not in params:
-            return
-        allowed = params["replicas"].enum
-        count = self.infra.instance_count
-        if allowed is None or count in allowed:
-            return
-        elsewhere = self._types_allowing(count)
-        hint = f"; {count} instance(s) are allowed on {', '.join(elsewhere)}" if elsewhere else ""
-        raise ConfigurationError(
-            f"instance_count {count} is not allowed for {self.model.name} {self.method.name} on "
-            f"{self.infra.instance_type} (recipe {entry.name}); allowed counts: "
-            f"{', '.join(str(c) for c in allowed)}{hint}"
-        )
-
-    def _types_allowing(self, count: int) -> list[str]:
-        types: list[str] = []
-        for entry in self.hub.recipes(self.model):
-            if entry.is_training_for(self.method) and entry.runs_on(Platform.SMTJ):
-                params = self.hub.template(entry).params
-                if "replicas" in params and count in (params["replicas"].enum or ()):
-                    types += [t for t in entry.instance_types if t not in types]
-        return types
+        if self.validation_config["infra"]:
+            label = f"{self.model.name} {self.method.name}"
+            self.hub.check_replicas(self.model, entry, self.infra.instance_type, self.infra.instance_count, label)
 
     def _check_input(self, uri: str, field: str, kind: InputKind | None, method: TrainingMethod | None = None) -> None:
         """Check a sample of the input's rows for ``kind``; only that it has objects when its format is not known."""

@@ -74,11 +74,10 @@ def run(endpoint_url: str, poll_seconds: float = 0.5, only_train: bool = False) 
         output_s3_path="s3://my-bucket/output/",
     )
     overrides = {"max_epochs": 5, "lr": 5e-6, "global_batch_size": 128}
-    try:
-        customizer.validate(job_name="my-training-job", overrides=overrides)
+    try:  # the published enum for this recipe is 64, 128, 256, 512, 1024
+        customizer.validate(job_name="my-training-job", overrides={**overrides, "global_batch_size": 100})
     except ValueError as exc:
         print(f"   validate() caught before any job started: {exc}")
-    overrides["global_batch_size"] = 64
 
     print("4. Train model")
     training_result = customizer.train(job_name="my-training-job", overrides=overrides)

@@ -1,9 +1,17 @@
 """The SageMaker Public Hub's Nova model documents, served from the packaged snapshot.
 
-``DescribeHubContent`` answers with a region's view of a model document: only the recipes that
-have an image in that region, with the template and override-params objects in that region's
-``jumpstart-cache-prod-<region>`` bucket and the region's image URI. The buckets are seeded when
-the stand-in starts, for every region the snapshot has images in.
+``DescribeHubContent`` answers with a region's view of a model document: one ``RecipeCollection``
+entry per recipe that has an image in that region, holding the recipe's published metadata fields
+unchanged plus what the hub adds (field names as the publisher's own hub-entry code writes them and
+the public Nova SDK reads them): ``SupportedInstanceTypes`` (the published ``InstanceTypes``), for
+SageMaker Training Jobs ``SmtjRecipeTemplateS3Uri``, ``SmtjOverrideParamsS3Uri`` and ``SmtjImageUri``,
+for HyperPod ``HpEksPayloadTemplateS3Uri`` and ``HpEksOverrideParamsS3Uri``. The objects live in the
+region's ``jumpstart-cache-prod-<region>`` bucket, seeded when the stand-in starts.
+
+Not visible from outside AWS, so chosen here: the envelope fields, the S3 keys (the publisher's own
+scheme, ``recipes/<recipe>_payload_template_<sm_jobs|k8s>_v<version>.yaml``), and the HyperPod
+payload object, which on AWS is the Nova chart rendered with placeholders around the recipe; the
+stand-in stores the bare HyperPod recipe template there.
 """
 
 from __future__ import annotations
@@ -16,11 +24,37 @@ from airflow_provider_nova.sandbox import hub_snapshot, moto_state
 from airflow_provider_nova.sandbox.errors import ServiceError, validation
 
 PUBLIC_HUB = "SageMakerPublicHub"
+HUB_CONTENT_VERSION = "1.0.0"
 SNAPSHOT_TIME = 1763683200.0  # 2025-11-21, the recipes' publication date the snapshot follows
+STAGE = "prod"
+# platform -> (regional image parameter, S3 key infix, template URI field, params URI field, image field)
+PLATFORM_FIELDS = {
+    "smtj": ("smtj_regional_ecr_uri", "sm_jobs", "SmtjRecipeTemplateS3Uri", "SmtjOverrideParamsS3Uri", "SmtjImageUri"),
+    "hyperpod": ("hp_eks_regional_ecr_uri", "k8s", "HpEksPayloadTemplateS3Uri", "HpEksOverrideParamsS3Uri", None),
+}
 
 
 def recipe_bucket(region: str) -> str:
     return f"jumpstart-cache-prod-{region}"
+
+
+def object_keys(name: str, platform: str) -> dict[str, str]:
+    """The S3 keys of a recipe's template (``yaml``) and override params (``json``) on ``platform``."""
+    infix = PLATFORM_FIELDS[platform][1]
+    return {
+        hub_snapshot.TEMPLATE: f"recipes/{name}_payload_template_{infix}_v{HUB_CONTENT_VERSION}.yaml",
+        hub_snapshot.PARAMS: f"recipes/{name}_override_params_{infix}_v{HUB_CONTENT_VERSION}.json",
+    }
+
+
+def _image(recipe: dict[str, Any], platform: str, region: str) -> str | None:
+    """The recipe's image on ``platform`` in ``region``, or None when it does not run there."""
+    found = recipe["Platforms"].get(platform)
+    if found is None:
+        return None
+    images = found["RegionalParameters"].get(PLATFORM_FIELDS[platform][0], {}).get(STAGE, {})
+    image: str | None = images.get(region)
+    return image
 
 
 class Hub:
@@ -39,13 +73,13 @@ class Hub:
         if name not in hub_snapshot.list_model_documents():
             raise ServiceError("ResourceNotFound", f"Hub content {name} of type Model does not exist in {hub}")
         doc = hub_snapshot.load_model_document(name)
-        recipes = [self._regional_entry(entry, region) for entry in doc["Recipes"]]
-        document = {"ModelType": doc["ModelType"], "RecipeCollection": [r for r in recipes if r]}
-        arn = f"arn:aws:sagemaker:{region}:aws:hub-content/{PUBLIC_HUB}/Model/{name}/1.0.0"
+        entries = [self.entry(recipe, region) for recipe in doc["Recipes"]]
+        document = {"RecipeCollection": [e for e in entries if e]}
+        arn = f"arn:aws:sagemaker:{region}:aws:hub-content/{PUBLIC_HUB}/Model/{name}/{HUB_CONTENT_VERSION}"
         return {
             "HubContentName": name,
             "HubContentArn": arn,
-            "HubContentVersion": "1.0.0",
+            "HubContentVersion": HUB_CONTENT_VERSION,
             "HubContentType": "Model",
             "DocumentSchemaVersion": "2.4.0",
             "HubName": PUBLIC_HUB,
@@ -57,20 +91,22 @@ class Hub:
             "CreationTime": SNAPSHOT_TIME,
         }
 
-    def _regional_entry(self, entry: dict[str, Any], region: str) -> dict[str, Any] | None:
-        smtj_images = entry.get("SmtjImageUris", {})
-        hp_images = entry.get("HpEksImageUris", {})
-        if region not in smtj_images and region not in hp_images:
-            return None
-        out = {k: v for k, v in entry.items() if not k.endswith(("ImageUris", "Key"))}
-        if region in smtj_images and "SmtjRecipeTemplateKey" in entry:
-            bucket = recipe_bucket(region)
-            out["SmtjRecipeTemplateS3Uri"] = f"s3://{bucket}/{entry['SmtjRecipeTemplateKey']}"
-            out["SmtjOverrideParamsS3Uri"] = f"s3://{bucket}/{entry['SmtjOverrideParamsKey']}"
-            out["SmtjImageUri"] = smtj_images[region]
-        if region in hp_images:
-            out["HpEksImageUri"] = hp_images[region]
-        return out
+    @staticmethod
+    def entry(recipe: dict[str, Any], region: str) -> dict[str, Any] | None:
+        """The ``RecipeCollection`` entry of ``recipe`` in ``region``; None when it has no image there."""
+        out: dict[str, Any] = {**recipe["Metadata"], "SupportedInstanceTypes": recipe["Metadata"]["InstanceTypes"]}
+        runs = False
+        for platform, (_, _, template_field, params_field, image_field) in PLATFORM_FIELDS.items():
+            image = _image(recipe, platform, region)
+            if image is None:
+                continue
+            runs = True
+            keys = object_keys(recipe["Name"], platform)
+            out[template_field] = f"s3://{recipe_bucket(region)}/{keys[hub_snapshot.TEMPLATE]}"
+            out[params_field] = f"s3://{recipe_bucket(region)}/{keys[hub_snapshot.PARAMS]}"
+            if image_field:
+                out[image_field] = image
+        return out if runs else None
 
     def reset(self) -> None:
         """Seed the recipe buckets again after moto forgot them: AWS's public buckets never go away."""
@@ -80,11 +116,13 @@ class Hub:
             self.seed(region)
 
     def regions(self) -> list[str]:
-        """Every region some recipe of the snapshot has an image in."""
+        """Every region some recipe of the snapshot has an image in, on any platform."""
         found: set[str] = set()
         for name in hub_snapshot.list_model_documents():
-            for entry in hub_snapshot.load_model_document(name)["Recipes"]:
-                found.update(entry.get("SmtjImageUris", {}), entry.get("HpEksImageUris", {}))
+            for recipe in hub_snapshot.load_model_document(name)["Recipes"]:
+                for platform, found_on in recipe["Platforms"].items():
+                    images = found_on["RegionalParameters"].get(PLATFORM_FIELDS[platform][0], {})
+                    found.update(images.get(STAGE, {}))
         return sorted(found)
 
     def seed_all(self) -> None:
@@ -92,17 +130,18 @@ class Hub:
             self.seed(region)
 
     def seed(self, region: str) -> None:
-        """Put the recipe templates and override params into the region's recipe bucket."""
+        """Put the templates and override params of the recipes that run in ``region`` into its bucket."""
         with self._lock:
             if region in self._seeded:
                 return
             bucket = recipe_bucket(region)
             moto_state.ensure_bucket(bucket, region)
             for name in hub_snapshot.list_model_documents():
-                for entry in hub_snapshot.load_model_document(name)["Recipes"]:
-                    if region not in entry.get("SmtjImageUris", {}) or "SmtjRecipeTemplateKey" not in entry:
-                        continue
-                    for key in (entry["SmtjRecipeTemplateKey"], entry["SmtjOverrideParamsKey"]):
-                        filename = key.rsplit("/", 1)[-1]
-                        moto_state.put_object(bucket, key, hub_snapshot.read_recipe_file(entry["Name"], filename))
+                for recipe in hub_snapshot.load_model_document(name)["Recipes"]:
+                    for platform in PLATFORM_FIELDS:
+                        if _image(recipe, platform, region) is None:
+                            continue
+                        for kind, key in object_keys(recipe["Name"], platform).items():
+                            body = hub_snapshot.read_recipe_file(platform, recipe["Name"], kind)
+                            moto_state.put_object(bucket, key, body)
             self._seeded.add(region)

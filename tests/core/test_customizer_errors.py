@@ -59,8 +59,8 @@ def customizer(clients: AwsClients, model: Model = Model.NOVA_MICRO, method: Tra
 
 
 def test_unknown_override_lists_allowed_keys(clients: AwsClients, recorder: Recorder) -> None:
-    with pytest.raises(RecipeError, match=r"unknown override 'learning_rate'; allowed overrides: .*\blr\b"):
-        customizer(clients).train("job-a", overrides={"learning_rate": 1e-5})
+    with pytest.raises(RecipeError, match=r"unknown override 'learning_rat'; allowed: .*\blr \(learning_rate\)"):
+        customizer(clients).train("job-a", overrides={"learning_rat": 1e-5})
 
 
 def test_lr_out_of_range(clients: AwsClients, recorder: Recorder) -> None:
@@ -68,9 +68,11 @@ def test_lr_out_of_range(clients: AwsClients, recorder: Recorder) -> None:
         customizer(clients).train("job-a", overrides={"lr": 5.0})
 
 
-def test_spec_global_batch_size_is_not_published_for_micro_lora(clients: AwsClients, recorder: Recorder) -> None:
-    overrides = {"max_epochs": 10, "lr": 5e-6, "warmup_steps": 20, "global_batch_size": 128}
-    with pytest.raises(ValueError, match="'global_batch_size' = 128 is not allowed; use one of 16, 32, 64"):
+def test_global_batch_size_outside_the_published_enum(clients: AwsClients, recorder: Recorder) -> None:
+    overrides = {"max_epochs": 10, "lr": 5e-6, "warmup_steps": 20, "global_batch_size": 100}
+    with pytest.raises(
+        ValueError, match="'global_batch_size' = 100 is not allowed; use one of 64, 128, 256, 512, 1024"
+    ):
         customizer(clients).validate("my-training-job", overrides=overrides)
 
 
@@ -280,5 +282,6 @@ def test_recipe_cache_is_per_process_and_injectable(clients: AwsClients) -> None
     c.validate("job-a")
     c.validate("job-b")
     assert recorder.calls.count("DescribeHubContent") == 1
-    # template and override params once; the data sample once per validate
-    assert recorder.calls.count("GetObject") == 2 + 2
+    # template and override params, and the HyperPod sibling's params for the replicas enum, once each;
+    # the data sample once per validate
+    assert recorder.calls.count("GetObject") == 3 + 2

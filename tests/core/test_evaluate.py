@@ -222,9 +222,15 @@ def test_gen_qa_with_your_data_and_metrics_lambda(clients: AwsClients) -> None:
             "override 'task' is set by the customizer; use eval_task instead",
         ),
         (
-            {"eval_task": EvaluationTask.MMLU, "overrides": {"top_logprobs": 21}},
+            {"eval_task": EvaluationTask.MMLU, "overrides": {"temperature": 2.5}},
             RecipeError,
-            "override 'top_logprobs' = 21 is out of range",
+            "override 'temperature' = 2.5 is out of range",
+        ),
+        (
+            # the published template holds top_logprobs as a literal 0: an integer overrides it
+            {"eval_task": EvaluationTask.MMLU, "overrides": {"top_logprobs": 0.5}},
+            RecipeError,
+            "override 'top_logprobs' must be an integer like the recipe's 0",
         ),
         (
             {"eval_task": EvaluationTask.MMLU, "model_path": "checkpoints/x"},

@@ -49,14 +49,9 @@ def make_customizer() -> object:
 
 def test_train_example(capsys: pytest.CaptureFixture[str], control: object) -> None:
     customizer = make_customizer()
-    with pytest.raises(ValueError, match="'global_batch_size' = 128 is not allowed; use one of 16, 32, 64"):
-        customizer.train(  # type: ignore[attr-defined]
-            job_name="my-training-job",
-            overrides={"max_epochs": 10, "lr": 5e-6, "warmup_steps": 20, "global_batch_size": 128},
-        )
     result = customizer.train(  # type: ignore[attr-defined]
         job_name="my-training-job",
-        overrides={"max_epochs": 10, "lr": 5e-6, "warmup_steps": 20, "global_batch_size": 64},
+        overrides={"max_epochs": 10, "lr": 5e-6, "warmup_steps": 20, "global_batch_size": 128},
     )
     print(f"Training job started: {result.job_id}")
     print(f"Checkpoint path: {result.model_artifacts.checkpoint_s3_path}")
@@ -87,9 +82,12 @@ def test_validate_example(caplog: pytest.LogCaptureFixture, capsys: pytest.Captu
         print("this is a valid job")
     except ValueError as e:
         logger.info(f"Job configuration was invalid. Exception: {e}")
-    assert capsys.readouterr().out == ""
-    assert "Job configuration was invalid. Exception: override 'global_batch_size' = 128" in caplog.text
-    customizer.validate(job_name="my-training-job", overrides={"max_epochs": 10, "lr": 5e-6, "global_batch_size": 64})  # type: ignore[attr-defined]
+    assert capsys.readouterr().out == "this is a valid job\n"  # 128 is in the published enum (64 to 1024)
+    assert "Job configuration was invalid" not in caplog.text
+    with pytest.raises(
+        ValueError, match="'global_batch_size' = 100 is not allowed; use one of 64, 128, 256, 512, 1024"
+    ):
+        customizer.validate(job_name="my-training-job", overrides={"global_batch_size": 100})  # type: ignore[attr-defined]
 
 
 def test_runtime_manager_examples() -> None:

@@ -1,157 +1,121 @@
-"""The packaged hub snapshot: model documents, SMTJ templates and their override params."""
+"""The stand-in's hub serves exactly what the recipe publisher emits (``shared/reference/published-hub``)."""
 
 from __future__ import annotations
 
 import json
-import re
+from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
+from airflow_provider_nova.core.aws import AwsClients
+from airflow_provider_nova.core.s3 import read_object
 from airflow_provider_nova.sandbox import hub_snapshot
+from airflow_provider_nova.sandbox.hub_snapshot import build
 
-MODEL_TYPES = {
-    "nova-textgeneration-micro": "amazon.nova-micro-v1:0:128k",
-    "nova-textgeneration-lite": "amazon.nova-lite-v1:0:300k",
-    "nova-textgeneration-lite-v2": "amazon.nova-2-lite-v1:0:256k",
-    "nova-textgeneration-pro": "amazon.nova-pro-v1:0:300k",
+try:
+    REFERENCE: Path | None = build.find_reference(Path(__file__).resolve().parent)
+except FileNotFoundError:
+    REFERENCE = None
+needs_reference = pytest.mark.skipif(REFERENCE is None, reason="shared/reference/published-hub is not checked out")
+REGIONS = ("us-east-1", "us-west-2", "ap-northeast-1")
+# what the hub adds to a recipe's published metadata, per platform: (image parameter, fields)
+ADDED = {
+    "smtj": ("smtj_regional_ecr_uri", ("SmtjRecipeTemplateS3Uri", "SmtjOverrideParamsS3Uri", "SmtjImageUri")),
+    "hyperpod": ("hp_eks_regional_ecr_uri", ("HpEksPayloadTemplateS3Uri", "HpEksOverrideParamsS3Uri")),
 }
-PLACEHOLDER = re.compile(r"\{\{(\w+)\}\}")
-PY_TYPES: dict[str, tuple[type, ...]] = {"integer": (int,), "float": (float, int), "string": (str,), "boolean": (bool,)}
-ENTRY_KEYS = {"Name", "DisplayName", "RecipeFilePath", "Type", "SupportedInstanceTypes", "Hardware", "Version"}
 
 
-def smtj_entries() -> list[tuple[str, dict[str, Any]]]:
-    return [
-        (name, entry)
-        for name in hub_snapshot.list_model_documents()
-        for entry in hub_snapshot.load_model_document(name)["Recipes"]
-        if "SmtjImageUris" in entry
-    ]
+def published() -> dict[str, dict[str, dict[str, Any]]]:
+    assert REFERENCE is not None
+    return build.load_documents(REFERENCE)
 
 
-def template_and_params(entry: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    template = hub_snapshot.read_recipe_file(entry["Name"], "smtj_recipe_template.yaml").decode()
-    params = json.loads(hub_snapshot.read_recipe_file(entry["Name"], "smtj_override_params.json"))
-    return template, params
+def published_in(region: str) -> dict[str, dict[str, dict[str, Any]]]:
+    """The published documents of every recipe with an image in ``region``, by recipe and platform."""
+    out: dict[str, dict[str, dict[str, Any]]] = {}
+    for name, by_platform in published().items():
+        for platform, doc in by_platform.items():
+            if region in doc["regional_parameters"].get(ADDED[platform][0], {}).get("prod", {}):
+                out.setdefault(name, {})[platform] = doc
+    return out
 
 
-def render(template: str, values: dict[str, Any]) -> dict[str, Any]:
-    return yaml.safe_load(PLACEHOLDER.sub(lambda m: json.dumps(values[m.group(1)]), template))
+@needs_reference
+def test_the_packaged_snapshot_is_the_builders_output(tmp_path: Path) -> None:
+    assert REFERENCE is not None
+    build.write_snapshot(REFERENCE, tmp_path)
+    written = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*") if p.is_file())
+    packaged = sorted(
+        p.relative_to(hub_snapshot.SNAPSHOT_DIR)
+        for p in hub_snapshot.SNAPSHOT_DIR.rglob("*")
+        if p.is_file() and p.parent.name != "__pycache__" and p.suffix in (".json", ".yaml")
+    )
+    assert written == packaged
+    for path in written:
+        assert (tmp_path / path).read_bytes() == (hub_snapshot.SNAPSHOT_DIR / path).read_bytes(), path
 
 
-def entry_named(hub_name: str, recipe_name: str) -> dict[str, Any]:
-    recipes = hub_snapshot.load_model_document(hub_name)["Recipes"]
-    return next(entry for entry in recipes if entry["Name"] == recipe_name)
+@needs_reference
+@pytest.mark.parametrize("region", REGIONS)
+def test_describe_hub_content_serves_the_published_documents(aws: AwsClients, region: str) -> None:
+    clients = AwsClients(region_name=region, endpoint_url=aws.endpoint_url)
+    expected = published_in(region)
+    served: dict[str, dict[str, Any]] = {}
+    for model_id in sorted({d["metadata"]["Model_ID"] for docs in published().values() for d in docs.values()}):
+        answer = clients.sagemaker.describe_hub_content(
+            HubName="SageMakerPublicHub", HubContentType="Model", HubContentName=model_id
+        )
+        for entry in json.loads(answer["HubContentDocument"])["RecipeCollection"]:
+            assert entry["Model_ID"] == model_id
+            served[entry["Name"]] = entry
+    assert sorted(served) == sorted(expected)
+    for name, by_platform in expected.items():
+        check_entry(clients, served[name], by_platform, region)
 
 
-SMTJ = smtj_entries()
-SMTJ_IDS = [entry["Name"] for _, entry in SMTJ]
+def check_entry(clients: AwsClients, entry: dict[str, Any], docs: dict[str, dict[str, Any]], region: str) -> None:
+    metadata = next(iter(docs.values()))["metadata"]
+    added = {"SupportedInstanceTypes"} | {f for p in docs for f in ADDED[p][1]}
+    assert set(entry) == set(metadata) | added, entry["Name"]
+    assert {k: entry[k] for k in metadata} == metadata
+    assert entry["SupportedInstanceTypes"] == metadata["InstanceTypes"]
+    for platform, doc in docs.items():
+        template_field, params_field, *image_field = ADDED[platform][1]
+        assert read_object(clients.s3, entry[template_field]) == doc["template_yaml"].encode("utf-8")
+        params = read_object(clients.s3, entry[params_field])
+        assert json.loads(params) == doc["override_parameters"]
+        assert params == json.dumps(doc["override_parameters"], indent=2).encode("utf-8")
+        assert entry[template_field].startswith(f"s3://jumpstart-cache-prod-{region}/recipes/{entry['Name']}_")
+        if image_field:
+            assert entry[image_field[0]] == doc["regional_parameters"]["smtj_regional_ecr_uri"]["prod"][region]
+    for platform in set(ADDED) - set(docs):
+        assert not set(ADDED[platform][1]) & set(entry), (entry["Name"], platform)
 
 
-def test_four_model_documents() -> None:
-    assert hub_snapshot.list_model_documents() == sorted(MODEL_TYPES)
-    for name, model_type in MODEL_TYPES.items():
-        doc = hub_snapshot.load_model_document(name)
-        assert doc["HubContentName"] == name
-        assert doc["ModelType"] == model_type
-        assert doc["HubContentDisplayName"].startswith("Amazon Nova")
-        assert doc["Recipes"], name
+def test_a_region_without_images_serves_an_empty_collection(aws: AwsClients) -> None:
+    clients = AwsClients(region_name="eu-north-1", endpoint_url=aws.endpoint_url)
+    answer = clients.sagemaker.describe_hub_content(
+        HubName="SageMakerPublicHub", HubContentType="Model", HubContentName="nova-textgeneration-micro"
+    )
+    assert json.loads(answer["HubContentDocument"]) == {"RecipeCollection": []}
 
 
-def test_unknown_document_and_file_are_key_errors() -> None:
+def test_unknown_hub_content_is_not_found(aws: AwsClients) -> None:
+    from airflow_provider_nova.core.aws import aws_errors
+    from airflow_provider_nova.core.errors import AwsCallError
+
+    with pytest.raises(AwsCallError, match="ResourceNotFound"), aws_errors("DescribeHubContent"):
+        aws.sagemaker.describe_hub_content(
+            HubName="SageMakerPublicHub", HubContentType="Model", HubContentName="nova-textgeneration-mega"
+        )
+
+
+def test_snapshot_files_are_read_only_by_name() -> None:
     with pytest.raises(KeyError):
-        hub_snapshot.load_model_document("nova-textgeneration-premier")
+        hub_snapshot.load_model_document("nova-textgeneration-mega")
     with pytest.raises(KeyError):
-        hub_snapshot.read_recipe_file("../models", "nova-textgeneration-micro.json")
-
-
-@pytest.mark.parametrize("hub_name", sorted(MODEL_TYPES))
-def test_entries_have_hub_fields(hub_name: str) -> None:
-    for entry in hub_snapshot.load_model_document(hub_name)["Recipes"]:
-        assert entry.keys() >= ENTRY_KEYS, entry["Name"]
-        assert entry["RecipeFilePath"].startswith("recipes/")
-        assert entry["RecipeFilePath"].endswith(f"/{entry['Name']}.yaml")
-        assert entry["Type"] in {"FineTuning", "Evaluation"}
-        assert entry.get("Peft", "LORA") == "LORA"
-        assert ("EvaluationKind" in entry) == (entry["Type"] == "Evaluation")
-        assert ("CustomizationTechnique" in entry) == (entry["Type"] == "FineTuning")
-        assert "gamma" not in json.dumps(entry) and "900867814919" not in json.dumps(entry)
-
-
-def test_smtj_entries_point_at_their_files() -> None:
-    assert len(SMTJ) > 20
-    for _, entry in SMTJ:
-        prefix = f"recipes/nova/{entry['Name']}/"
-        assert entry["SmtjRecipeTemplateKey"] == prefix + "smtj_recipe_template.yaml"
-        assert entry["SmtjOverrideParamsKey"] == prefix + "smtj_override_params.json"
-
-
-@pytest.mark.parametrize(("hub_name", "entry"), SMTJ, ids=SMTJ_IDS)
-def test_template_renders_with_defaults(hub_name: str, entry: dict[str, Any]) -> None:
-    template, params = template_and_params(entry)
-    recipe = render(template, {name: spec["default"] for name, spec in params.items()})
-    assert recipe["run"]["model_type"] == MODEL_TYPES[hub_name]
-    assert recipe["run"]["name"] == params["name"]["default"]
-    if "replicas" in params:
-        assert recipe["run"]["replicas"] == params["replicas"]["default"] == entry["InstanceCount"]
-
-
-@pytest.mark.parametrize(("hub_name", "entry"), SMTJ, ids=SMTJ_IDS)
-def test_placeholders_match_override_params(hub_name: str, entry: dict[str, Any]) -> None:
-    template, params = template_and_params(entry)
-    assert set(PLACEHOLDER.findall(template)) == set(params)
-    assert "model_type" not in params
-    assert not {"learning_rate", "learning_rate_ratio", "max_context_length"} & set(params)
-    if entry["Type"] == "FineTuning":
-        assert "model_name_or_path" in params
-
-
-@pytest.mark.parametrize(("hub_name", "entry"), SMTJ, ids=SMTJ_IDS)
-def test_defaults_satisfy_their_constraints(hub_name: str, entry: dict[str, Any]) -> None:
-    _, params = template_and_params(entry)
-    for name, spec in params.items():
-        default = spec["default"]
-        assert isinstance(default, PY_TYPES[spec["type"]]), name
-        assert spec["type"] == "boolean" or not isinstance(default, bool), name
-        assert "conditional_constraints" not in spec, name
-        assert default in spec.get("enum", [default]), name
-        assert spec.get("min", default) <= default <= spec.get("max", default), name
-
-
-def test_micro_lora_sft_on_p5_allows_two_four_eight_replicas() -> None:
-    entry = entry_named("nova-textgeneration-micro", "nova_micro_1_0_p5_p4d_gpu_lora_sft")
-    assert "ml.p5.48xlarge" in entry["SupportedInstanceTypes"]
-    assert entry["Peft"] == "LORA" and entry["CustomizationTechnique"] == "SFT"
-    _, params = template_and_params(entry)
-    assert params["replicas"]["enum"] == [2, 4, 8]
-    assert params["replicas"]["default"] == 2
-
-
-def test_only_nova_lite_2_has_smtj_rft() -> None:
-    for hub_name in MODEL_TYPES:
-        rft = [e for h, e in SMTJ if h == hub_name and e.get("CustomizationTechnique") == "RLVR"]
-        if hub_name == "nova-textgeneration-lite-v2":
-            assert sorted(e.get("Peft", "FULL") for e in rft) == ["FULL", "LORA"]
-        else:
-            assert rft == []
-
-
-def test_smtj_rft_template_wires_the_reward_lambda() -> None:
-    entry = entry_named("nova-textgeneration-lite-v2", "nova_lite_v2_smtj_p5_p5en_gpu_lora_rft")
-    template, params = template_and_params(entry)
-    values = {name: spec["default"] for name, spec in params.items()} | {"reward_lambda_arn": "arn:aws:lambda:x"}
-    recipe = render(template, values)
-    assert recipe["run"]["reward_lambda_arn"] == "arn:aws:lambda:x"
-    assert recipe["training_config"]["rollout"]["rewards"]["api_endpoint"]["lambda_arn"] == "arn:aws:lambda:x"
-    assert {"lr", "loraplus_lr_ratio", "max_length"} <= set(params)
-
-
-def test_nova_lite_2_sft_images() -> None:
-    image = "708977205387.dkr.ecr.us-east-1.amazonaws.com/nova-fine-tune-repo:SM-TJ-SFT-V2-latest"
-    doc = hub_snapshot.load_model_document("nova-textgeneration-lite-v2")
-    sft = [e for e in doc["Recipes"] if e.get("CustomizationTechnique") == "SFT" and "SmtjImageUris" in e]
-    assert sorted(e.get("Peft", "FULL") for e in sft) == ["FULL", "LORA"]
-    for entry in sft:
-        assert entry["SmtjImageUris"]["us-east-1"] == image
+        hub_snapshot.read_recipe_file("smtj", "../../models/nova-textgeneration-micro", "json")
+    with pytest.raises(KeyError):
+        hub_snapshot.read_recipe_file("bedrock", "nova_micro_1_0_p5_p4d_gpu_sft", "json")
+    assert hub_snapshot.read_recipe_file("smtj", "nova_micro_1_0_p5_p4d_gpu_sft", "yaml").startswith(b"run:\n")

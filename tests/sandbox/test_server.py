@@ -61,6 +61,9 @@ def test_command_line_server_answers_hub_and_control(server_process: str) -> Non
     s3 = boto3.client("s3", endpoint_url=server_process, region_name="us-west-2")
     bucket, _, key = sft["SmtjOverrideParamsS3Uri"][5:].partition("/")
     params = json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+    assert "replicas" not in params  # SMTJ templates hold run.replicas as a literal
+    bucket, _, key = sft["HpEksOverrideParamsS3Uri"][5:].partition("/")
+    params = json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
     assert params["replicas"]["enum"] == [4, 8, 16, 32]
 
 
@@ -101,7 +104,7 @@ def test_demo_runs_the_complete_example_and_shows_training_go_from_in_progress_t
         line.startswith("Checkpoint path: s3://customer-escrow-123456789012-smtj-us-east-1/my-training-job/")
         for line in lines
     )
-    assert "validate() caught before any job started: override 'global_batch_size' = 128 is not allowed" in out
+    assert "validate() caught before any job started: override 'global_batch_size' = 100 is not allowed" in out
     assert "MMLU evaluation my-eval-job" in out
     assert re.search(
         r"Model deployed at: arn:aws:bedrock:us-east-1:123456789012:custom-model-deployment/\w+ \(Active\)", out

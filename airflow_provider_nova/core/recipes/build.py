@@ -10,13 +10,9 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from airflow_provider_nova.core.errors import RecipeError
-from airflow_provider_nova.core.recipes.render import (
-    dump_recipe,
-    get_path,
-    placeholder_paths,
-    render_template,
-    set_path,
-)
+from airflow_provider_nova.core.recipes.overrides import OverrideKeys, Resolved, check_overrides
+from airflow_provider_nova.core.recipes.render import Path as KeyPath
+from airflow_provider_nova.core.recipes.render import dump_recipe, fill, get_path, set_path
 from airflow_provider_nova.core.s3 import read_object
 
 if TYPE_CHECKING:
@@ -38,6 +34,7 @@ MANAGED = {
     "subtask": "subtask",
     "lambda_arn": "processor",
     "lambda_type": "processor",
+    "peft_scheme": "the training method (LoRA or full rank)",
 }
 
 
@@ -84,16 +81,21 @@ def build_recipe(
     user_recipe: dict[str, Any] | None = None,
     source: str = "hub",
 ) -> BuiltRecipe:
-    """Render ``template`` (or apply to ``user_recipe``) with managed values and checked overrides."""
-    checked = template.params.validate(overrides, MANAGED)
-    known_managed = {k: v for k, v in managed.items() if k in template.params}
+    """Render ``template`` (or apply to ``user_recipe``) with managed values and checked overrides.
+
+    :param managed: values the customizer sets, by recipe key or parameter name (``name``,
+        ``replicas``, ``model_name_or_path``, ...); names the template lacks are skipped.
+    """
+    keys = OverrideKeys(template.tree, template.params)
+    checked = check_overrides(keys, overrides, MANAGED)
+    fixed = _managed(keys, managed, keep_model_type=user_recipe is None)
+    values = {**checked.values, **fixed.values}
+    literals = {**checked.literals, **fixed.literals}
     if user_recipe is None:
-        values = {**template.params.defaults(), **checked, **known_managed}
-        recipe = render_template(template.text, values)
+        recipe = fill(template.tree, {**template.params.defaults(), **values}, literals)
     else:
         # the caller's recipe keeps its own model_type, so a recipe for another model is caught below
-        known_managed.pop("model_type", None)
-        recipe = _apply(user_recipe, template.text, {**checked, **known_managed})
+        recipe = _apply(user_recipe, keys, values, literals)
     model_type = get_path(recipe, ("run", "model_type"))
     if model_type != model.model_type:
         raise RecipeError(
@@ -103,11 +105,28 @@ def build_recipe(
     return BuiltRecipe(recipe=recipe, yaml=dump_recipe(recipe), recipe_name=template.entry.name, source=source)
 
 
-def _apply(user_recipe: dict[str, Any], template_text: str, values: Mapping[str, Any]) -> dict[str, Any]:
+def _managed(keys: OverrideKeys, managed: Mapping[str, Any], keep_model_type: bool) -> Resolved:
+    """Where the customizer's own values go: placeholders by name, literals (``run.replicas``) by path."""
+    out = Resolved()
+    for name, value in managed.items():
+        target = keys.resolve(name)
+        if target is None or (name == "model_type" and not keep_model_type):
+            continue
+        if target.slot is not None:
+            out.literals[target.slot.path] = value
+        else:
+            out.values[str(target.placeholder)] = value
+    return out
+
+
+def _apply(
+    user_recipe: dict[str, Any], keys: OverrideKeys, values: Mapping[str, Any], literals: Mapping[KeyPath, Any]
+) -> dict[str, Any]:
     """Set ``values`` in a copy of the caller's recipe at the places the hub template puts them."""
     recipe: dict[str, Any] = yaml.safe_load(yaml.safe_dump(user_recipe))  # deep copy, plain types only
-    paths = placeholder_paths(template_text)
-    for name, value in values.items():
-        for path in paths.get(name, []):
-            set_path(recipe, path, value)
+    for slot in keys.slots:
+        if slot.placeholder is not None and slot.placeholder in values:
+            set_path(recipe, slot.path, values[slot.placeholder])
+    for path, value in literals.items():
+        set_path(recipe, path, value)
     return recipe

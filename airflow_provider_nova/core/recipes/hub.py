@@ -20,8 +20,9 @@ from typing import TYPE_CHECKING, Any
 
 from airflow_provider_nova.core.aws import aws_errors
 from airflow_provider_nova.core.enums import Model, Platform, TrainingMethod, Version
-from airflow_provider_nova.core.errors import RecipeError
+from airflow_provider_nova.core.errors import ConfigurationError, RecipeError
 from airflow_provider_nova.core.recipes.overrides import OverrideParams
+from airflow_provider_nova.core.recipes.render import parse_template
 from airflow_provider_nova.core.s3 import read_object
 
 if TYPE_CHECKING:
@@ -29,12 +30,24 @@ if TYPE_CHECKING:
 
 PUBLIC_HUB = "SageMakerPublicHub"
 
-# The hub's CustomizationTechnique for each training method (RFT is published as RLVR).
+# The hub's CustomizationTechnique for each training method (RFT is published as RLVR), upper case.
 TECHNIQUES = {
     TrainingMethod.SFT_LORA: "SFT",
     TrainingMethod.SFT_FULLRANK: "SFT",
     TrainingMethod.RFT_LORA: "RLVR",
     TrainingMethod.RFT: "RLVR",
+}
+# The evaluation kind (core/evaluation.py TASKS) of each published EvaluationType, and the display
+# name words the public Nova SDK selects evaluation recipes by, for entries without EvaluationType.
+EVALUATION_TYPES = {
+    "DeterministicTextBenchmark": "general_text_benchmark",
+    "DeterministicMultiModalBenchmark": "general_multi_modal_benchmark",
+    "DeterministicEvaluation": "bring_your_own_dataset",
+}
+EVALUATION_DISPLAY_NAMES = {
+    "general text benchmark": "general_text_benchmark",
+    "general multi-modal benchmark": "general_multi_modal_benchmark",
+    "bring your own dataset": "bring_your_own_dataset",
 }
 
 
@@ -53,64 +66,85 @@ class RecipeEntry:
     smtj_params_uri: str | None
     smtj_image_uri: str | None
     evaluation_kind: str | None = None
+    versions: tuple[str, ...] = ()
+    hyperpod_template_uri: str | None = None
+    hyperpod_params_uri: str | None = None
     raw: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
 
     @classmethod
     def from_document(cls, raw: dict[str, Any]) -> RecipeEntry:
+        """Read an entry; tolerant where the live hub's spelling is not visible from outside AWS.
+
+        The publisher's metadata writes ``InstanceTypes`` and lower-case technique and ``Peft``
+        (``sft``, ``lora``); its hub-entry code and the public SDK use ``SupportedInstanceTypes``
+        and upper case. Both spellings are read, techniques compared in upper case, and ``Peft``
+        counts by presence (LoRA when set), as the public SDK does.
+        """
+        versions = raw.get("Versions", ())
         return cls(
             name=raw["Name"],
             display_name=raw.get("DisplayName", raw["Name"]),
             type=raw.get("Type", ""),
-            technique=raw.get("CustomizationTechnique"),
-            peft=raw.get("Peft"),
+            technique=str(raw.get("CustomizationTechnique") or "").upper() or None,
+            peft=raw.get("Peft") or None,
             instance_count=raw.get("InstanceCount"),
-            instance_types=tuple(raw.get("SupportedInstanceTypes", ())),
+            instance_types=tuple(raw.get("SupportedInstanceTypes") or raw.get("InstanceTypes") or ()),
             smtj_template_uri=raw.get("SmtjRecipeTemplateS3Uri"),
             smtj_params_uri=raw.get("SmtjOverrideParamsS3Uri"),
             smtj_image_uri=raw.get("SmtjImageUri"),
-            evaluation_kind=raw.get("EvaluationKind") or _evaluation_kind(raw),
+            evaluation_kind=_evaluation_kind(raw),
+            versions=(versions,) if isinstance(versions, str) else tuple(versions),
+            hyperpod_template_uri=raw.get("HpEksPayloadTemplateS3Uri"),
+            hyperpod_params_uri=raw.get("HpEksOverrideParamsS3Uri"),
             raw=raw,
         )
+
+    @property
+    def is_lora(self) -> bool:
+        return bool(self.peft)
 
     def runs_on(self, platform: Platform) -> bool:
         if platform is Platform.SMTJ:
             return bool(self.smtj_template_uri and self.smtj_params_uri and self.smtj_image_uri)
-        return "HpEksPayloadTemplateS3Uri" in self.raw
+        return bool(self.hyperpod_template_uri and self.hyperpod_params_uri)
 
     def is_training_for(self, method: TrainingMethod) -> bool:
         if self.type != "FineTuning" or self.technique != TECHNIQUES.get(method):
             return False
-        return (self.peft == "LORA") == method.is_lora
+        return self.is_lora == method.is_lora
+
+    def same_kind(self, other: RecipeEntry) -> bool:
+        """Whether ``other`` is the same recipe kind (type, technique, LoRA, evaluation kind), on any platform."""
+        mine = (self.type, self.technique, self.is_lora, self.evaluation_kind)
+        return mine == (other.type, other.technique, other.is_lora, other.evaluation_kind)
 
 
 def _evaluation_kind(raw: dict[str, Any]) -> str | None:
-    """The evaluation recipe kind from its name, e.g. ``..._gpu_general_text_benchmark_eval``."""
-    name = str(raw.get("Name", ""))
-    if raw.get("Type") != "Evaluation" or not name.endswith("_eval"):
+    """The evaluation kind of an entry: its published ``EvaluationType``, else its display name."""
+    if raw.get("Type") != "Evaluation":
         return None
-    for kind in EVALUATION_KINDS:
-        if name.endswith(f"_{kind}_eval"):
-            return kind
-    return None
-
-
-EVALUATION_KINDS = (
-    "general_text_benchmark",
-    "general_multi_modal_benchmark",
-    "bring_your_own_dataset",
-    "rubric_llm_judge",
-    "llm_judge",
-    "rft",
-)
+    if raw.get("EvaluationType") in EVALUATION_TYPES:
+        return EVALUATION_TYPES[raw["EvaluationType"]]
+    display = str(raw.get("DisplayName", "")).lower()
+    return next((kind for words, kind in EVALUATION_DISPLAY_NAMES.items() if words in display), None)
 
 
 @dataclass(frozen=True)
 class RecipeTemplate:
-    """A recipe's template text and its override parameters."""
+    """A recipe's template text, its parsed tree (parsed from the text when not given) and its override parameters."""
 
     entry: RecipeEntry
     text: str
     params: OverrideParams
+    tree: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.tree:
+            object.__setattr__(self, "tree", parse_template(self.text))
+
+    @classmethod
+    def load(cls, entry: RecipeEntry, text: str, params: dict[str, Any]) -> RecipeTemplate:
+        return cls(entry=entry, text=text, params=OverrideParams.from_json(params))
 
 
 class RecipeCache:
@@ -281,12 +315,63 @@ class RecipeHub:
 
         def load() -> RecipeTemplate:
             if template_uri.startswith(BUNDLED_SCHEME) and params_uri.startswith(BUNDLED_SCHEME):
-                text, params = _read_bundled(template_uri), json.loads(_read_bundled(params_uri))
-                return RecipeTemplate(entry=entry, text=text, params=OverrideParams.from_json(params))
+                return RecipeTemplate.load(entry, _read_bundled(template_uri), json.loads(_read_bundled(params_uri)))
             with aws_errors("GetObject"):
                 text = read_object(self.clients.s3, template_uri).decode("utf-8")
                 params = json.loads(read_object(self.clients.s3, params_uri))
-            return RecipeTemplate(entry=entry, text=text, params=OverrideParams.from_json(params))
+            return RecipeTemplate.load(entry, text, params)
 
         template: RecipeTemplate = self.cache.get_or_load(self._key("template", template_uri, params_uri), load)
         return template
+
+    def hyperpod_params(self, entry: RecipeEntry) -> OverrideParams:
+        """The override parameters of ``entry`` on HyperPod."""
+        uri = entry.hyperpod_params_uri
+        if not uri:
+            raise RecipeError(f"recipe {entry.name} has no HyperPod override parameters")
+
+        def load() -> OverrideParams:
+            with aws_errors("GetObject"):
+                return OverrideParams.from_json(json.loads(read_object(self.clients.s3, uri)))
+
+        params: OverrideParams = self.cache.get_or_load(self._key("hyperpod-params", uri), load)
+        return params
+
+    def allowed_replicas(self, model: Model, entry: RecipeEntry, instance_type: str) -> tuple[int, ...] | None:
+        """The instance counts published for ``entry`` on ``instance_type``; None when none are published.
+
+        SMTJ templates hold ``run.replicas`` as a literal, so, like the public Nova SDK, the counts
+        come from the ``replicas`` enum of the HyperPod recipe of the same kind that runs on the
+        instance type (often the same hub entry). Evaluation runs on one instance.
+        """
+        if entry.type == "Evaluation":
+            return (1,)
+        for sibling in self.recipes(model):
+            if sibling.same_kind(entry) and sibling.runs_on(Platform.SMHP) and instance_type in sibling.instance_types:
+                params = self.hyperpod_params(sibling)
+                enum = params["replicas"].enum if "replicas" in params else None
+                return tuple(int(c) for c in enum) if enum else None
+        return None
+
+    def check_replicas(
+        self, model: Model, entry: RecipeEntry, instance_type: str, count: int, label: str | None = None
+    ) -> None:
+        """ConfigurationError naming the allowed counts, and where ``count`` is allowed, when it is not.
+
+        :param label: what runs, for the message (``NOVA_MICRO SFT_LORA``); the model's name by default.
+        """
+        allowed = self.allowed_replicas(model, entry, instance_type)
+        if allowed is None or count in allowed:
+            return
+        elsewhere: list[str] = []
+        for other in self.recipes(model):
+            if other.same_kind(entry) and other.runs_on(Platform.SMTJ):
+                for kind in other.instance_types:
+                    counts = self.allowed_replicas(model, other, kind)
+                    if kind not in elsewhere and (counts is None or count in counts):
+                        elsewhere.append(kind)
+        hint = f"; {count} instance(s) are allowed on {', '.join(elsewhere)}" if elsewhere else ""
+        raise ConfigurationError(
+            f"instance_count {count} is not allowed for {label or model.name} on {instance_type} (recipe {entry.name}); "
+            f"allowed counts: {', '.join(str(c) for c in allowed)}{hint}"
+        )
