@@ -9,7 +9,7 @@ from typing import Any
 
 from airflow_provider_nova.core.aws import aws_errors, error_code
 from airflow_provider_nova.core.deploy import DeploymentResult
-from airflow_provider_nova.core.enums import DeployPlatform, EvaluationTask, Model, Platform, TrainingMethod
+from airflow_provider_nova.core.enums import DeployPlatform, EvaluationTask, Model, TrainingMethod
 from airflow_provider_nova.core.errors import AwsCallError, ConfigurationError, RecipeError
 from airflow_provider_nova.core.evaluation import (
     TASKS,
@@ -176,7 +176,7 @@ class NovaModelCustomizer:
             "replicas": self.infra.instance_count,
             "model_name_or_path": self.model_path or self.model.model_path,
             "data_s3_path": self.data_s3_path,
-            "output_s3_path": self.output_s3_path or "",
+            "output_s3_path": self.output_s3_path or self._default_output(),
             "reward_lambda_arn": rft_lambda_arn or "",
         }
         recipe = self._build(template, managed, overrides, recipe_path)
@@ -188,7 +188,7 @@ class NovaModelCustomizer:
     def _build(
         self, template: Any, managed: dict[str, Any], overrides: dict[str, Any] | None, recipe_path: str | None
     ) -> BuiltRecipe:
-        user_recipe = load_recipe_file(recipe_path, lambda: self.infra.clients.s3) if recipe_path else None
+        user_recipe = load_recipe_file(recipe_path, lambda: self.infra.clients.s3) if recipe_path is not None else None
         return build_recipe(template, self.model, managed, overrides, user_recipe, source=recipe_path or "hub")
 
     def _plan(
@@ -206,13 +206,17 @@ class NovaModelCustomizer:
         create_bucket = None
         if output_s3_path is None:
             create_bucket = self.infra.default_bucket()
-            output_s3_path = f"s3://{create_bucket}/nova-customization/"
+            output_s3_path = self._default_output()
         else:
             self._check_bucket_exists(output_s3_path, "output_s3_path")
         spec = JobSpec(
             job_name, data_s3_path, output_s3_path, str(entry.smtj_image_uri), recipe.yaml, data_type, instance_count
         )
         return JobPlan(recipe, self.infra.plan(spec, create_bucket=create_bucket))
+
+    def _default_output(self) -> str:
+        """``s3://<runtime's default bucket>/nova-customization/``; ``start`` creates the bucket when missing."""
+        return f"s3://{self.infra.default_bucket()}/nova-customization/"
 
     def _check_method(self, rft_lambda_arn: str | None) -> None:
         if self.method is TrainingMethod.EVALUATION:
