@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_nova.core.aws import aws_errors
-from airflow_provider_nova.core.errors import ConfigurationError
+from airflow_provider_nova.core.errors import AwsCallError, ConfigurationError
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -77,6 +78,19 @@ def validate_s3_uri(uri: str, field: str) -> str:
     return uri
 
 
+@contextmanager
+def object_errors(operation: str, uri: S3Uri | str) -> Iterator[None]:
+    """Like ``aws_errors``, with ``uri`` in the message: ``GetObject failed (NoSuchKey): s3://b/k: ...``."""
+    try:
+        with aws_errors(operation):
+            yield
+    except AwsCallError as exc:
+        response = getattr(exc.__cause__, "response", None) or {}
+        message = response.get("Error", {}).get("Message", "")
+        detail = f"{uri}: {message}" if message else str(uri)
+        raise AwsCallError(exc.operation, exc.code, detail) from exc.__cause__
+
+
 def _object(uri: S3Uri | str, field: str) -> S3Uri:
     loc = uri if isinstance(uri, S3Uri) else S3Uri.parse(uri, field)
     if not loc.key or loc.key.endswith("/"):
@@ -87,7 +101,7 @@ def _object(uri: S3Uri | str, field: str) -> S3Uri:
 def read_object(s3_client: Any, uri: S3Uri | str, field: str = "s3 path") -> bytes:
     """Return the whole body of the object at ``uri``; AwsCallError (code ``NoSuchKey``...) when it fails."""
     loc = _object(uri, field)
-    with aws_errors("GetObject"):
+    with object_errors("GetObject", loc):
         body: bytes = s3_client.get_object(Bucket=loc.bucket, Key=loc.key)["Body"].read()
     return body
 
@@ -111,5 +125,5 @@ def write_object(
     """Write ``data`` to ``uri`` in one PutObject; AwsCallError when it fails."""
     loc = _object(uri, field)
     extra = {"ContentType": content_type} if content_type else {}
-    with aws_errors("PutObject"):
+    with object_errors("PutObject", loc):
         s3_client.put_object(Bucket=loc.bucket, Key=loc.key, Body=data, **extra)

@@ -107,14 +107,16 @@ def test_write_then_read(aws: AwsClients, bucket: str) -> None:
 
 
 def test_read_missing_object_is_an_aws_call_error(aws: AwsClients, bucket: str) -> None:
-    with pytest.raises(AwsCallError, match="GetObject failed") as info:
+    with pytest.raises(AwsCallError, match=f"^GetObject failed \\(NoSuchKey\\): s3://{bucket}/absent.yaml: ") as info:
         read_object(aws.s3, f"s3://{bucket}/absent.yaml")
-    assert info.value.code == "NoSuchKey"
+    assert (info.value.operation, info.value.code) == ("GetObject", "NoSuchKey")
+    assert type(info.value.__cause__).__name__ == "NoSuchKey"  # the botocore error stays chained
 
 
 def test_write_to_missing_bucket_is_an_aws_call_error(aws: AwsClients) -> None:
-    with pytest.raises(AwsCallError, match="PutObject failed") as info:
-        write_object(aws.s3, f"s3://absent-{uuid.uuid4().hex[:12]}/k", b"x")
+    uri = f"s3://absent-{uuid.uuid4().hex[:12]}/k"
+    with pytest.raises(AwsCallError, match=f"^PutObject failed \\(NoSuchBucket\\): {uri}: ") as info:
+        write_object(aws.s3, uri, b"x")
     assert info.value.code == "NoSuchBucket"
 
 
