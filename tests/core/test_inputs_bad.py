@@ -149,6 +149,12 @@ def test_evaluation_checks_refuse_wrong_types(call: Any, message: str) -> None:
         call()
 
 
+@pytest.mark.parametrize("model_type", ["amazon.nova-micro-v1:0:128k\n", "amazon.nova-micro", 5, None])
+def test_unknown_model_type_is_a_configuration_error(model_type: Any) -> None:
+    with pytest.raises(ConfigurationError, match=re.escape(f"unknown model_type {model_type!r}; valid model types: ")):
+        Model.from_model_type(model_type)
+
+
 def test_rft_lambda_arn_that_is_not_a_string(clients: AwsClients) -> None:
     customizer = make(clients, Model.NOVA_LITE_2, TrainingMethod.RFT, count=4)
     with pytest.raises(ConfigurationError, match="rft_lambda_arn 5 is not a Lambda function ARN"):
