@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from enum import Enum
 
+from airflow_provider_nova.core.errors import ConfigurationError
+
 
 class Version(Enum):
     """Generation of a Nova model."""
@@ -32,12 +34,12 @@ class Model(Enum):
 
     @classmethod
     def from_model_type(cls, model_type: str) -> Model:
-        """Return the model whose ``model_type`` is ``model_type``."""
+        """Return the model whose ``model_type`` is ``model_type``; ConfigurationError for any other value."""
         for model in cls:
-            if model.model_type == model_type:
+            if isinstance(model_type, str) and model.model_type == model_type:
                 return model
         valid = ", ".join(m.model_type for m in cls)
-        raise ValueError(f"unknown model_type {model_type!r}; valid model types: {valid}")
+        raise ConfigurationError(f"unknown model_type {model_type!r}; valid model types: {valid}")
 
 
 class TrainingMethod(Enum):

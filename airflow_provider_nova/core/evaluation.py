@@ -16,8 +16,10 @@ from typing import Any
 from airflow_provider_nova.core.enums import EvaluationTask
 from airflow_provider_nova.core.errors import ConfigurationError
 
+# Matched with fullmatch: ``$`` would accept a trailing newline.
 LAMBDA_ARN = re.compile(
-    r"^arn:aws[a-z\-]*:lambda:[a-z0-9\-]+:\d{12}:function:[a-zA-Z0-9\-_]{1,64}(:(\$LATEST|[a-zA-Z0-9\-_]+))?$"
+    r"arn:aws[a-z\-]*:lambda:[a-z0-9\-]+:\d{12}:function:[a-zA-Z0-9\-_]{1,64}(:(\$LATEST|[a-zA-Z0-9\-_]{1,128}))?",
+    re.ASCII,
 )
 
 MMLU = (
@@ -97,6 +99,8 @@ def check_subtask(task: EvaluationTask, subtask: str | None) -> str:
     if subtask is None or subtask == "":
         return ""
     spec = task_spec(task)
+    if not isinstance(subtask, str):
+        raise ConfigurationError(f"subtask must be a string or None, got {subtask!r}")
     if not spec.subtasks:
         raise ConfigurationError(f"{task.name} has no subtasks; leave subtask unset")
     if subtask not in spec.subtasks:
@@ -107,7 +111,10 @@ def check_subtask(task: EvaluationTask, subtask: str | None) -> str:
 
 
 def check_lambda_arn(arn: Any, field: str) -> str:
-    if not isinstance(arn, str) or not LAMBDA_ARN.match(arn):
+    """Return ``arn`` when it is a Lambda function ARN; else a ConfigurationError naming ``field``."""
+    if arn is None:
+        raise ConfigurationError(f"{field} is required: a Lambda function ARN")
+    if not isinstance(arn, str) or not LAMBDA_ARN.fullmatch(arn):
         raise ConfigurationError(
             f"{field} {arn!r} is not a Lambda function ARN (arn:aws:lambda:<region>:<account>:function:<name>)"
         )
@@ -118,20 +125,19 @@ def check_processor(task: EvaluationTask, processor: Mapping[str, Any] | None) -
     """Check a bring-your-own-metrics ``processor`` block (gen_qa only)."""
     if processor is None:
         return None
-    if task is not EvaluationTask.GEN_QA:
-        raise ConfigurationError(f"processor (bring your own metrics) is only used with GEN_QA, not {task.name}")
     if not isinstance(processor, Mapping):
         raise ConfigurationError(f"processor must be a dict, got {type(processor).__name__}")
+    if task is not EvaluationTask.GEN_QA:
+        raise ConfigurationError(f"processor (bring your own metrics) is only used with GEN_QA, not {task.name}")
     unknown = set(processor) - PROCESSOR_KEYS
     if unknown:
         raise ConfigurationError(
-            f"unknown processor keys {sorted(unknown)}; known: {', '.join(sorted(PROCESSOR_KEYS))}"
+            f"unknown processor keys {sorted(unknown, key=str)}; known: {', '.join(sorted(PROCESSOR_KEYS))}"
         )
     out: dict[str, Any] = {"lambda_arn": check_lambda_arn(processor.get("lambda_arn"), "processor['lambda_arn']")}
-    if "lambda_type" in processor:
-        if processor["lambda_type"] not in LAMBDA_TYPES:
-            raise ConfigurationError(f"processor['lambda_type'] must be one of {', '.join(LAMBDA_TYPES)}")
-        out["lambda_type"] = processor["lambda_type"]
+    for key, allowed in (("lambda_type", LAMBDA_TYPES), ("aggregation", AGGREGATIONS)):
+        if key in processor:
+            out[key] = _one_of(processor[key], allowed, f"processor[{key!r}]")
     for step in ("preprocessing", "postprocessing"):
         if step in processor:
             value = processor[step]
@@ -139,11 +145,13 @@ def check_processor(task: EvaluationTask, processor: Mapping[str, Any] | None) -
             if not isinstance(enabled, bool) or set(value) != {"enabled"}:
                 raise ConfigurationError(f"processor[{step!r}] must be {{'enabled': True or False}}, got {value!r}")
             out[step] = {"enabled": enabled}
-    if "aggregation" in processor:
-        if processor["aggregation"] not in AGGREGATIONS:
-            raise ConfigurationError(f"processor['aggregation'] must be one of {', '.join(AGGREGATIONS)}")
-        out["aggregation"] = processor["aggregation"]
     return out
+
+
+def _one_of(value: Any, allowed: tuple[str, ...], field: str) -> str:
+    if not isinstance(value, str) or value not in allowed:
+        raise ConfigurationError(f"{field} must be one of {', '.join(allowed)}, got {value!r}")
+    return value
 
 
 def check_rl_env(task: EvaluationTask, rl_env: Mapping[str, Any] | None) -> dict[str, Any] | None:
@@ -153,5 +161,5 @@ def check_rl_env(task: EvaluationTask, rl_env: Mapping[str, Any] | None) -> dict
     if task is not EvaluationTask.RFT_EVAL:
         raise ConfigurationError(f"rl_env is only used with RFT_EVAL, not {task.name}")
     if not isinstance(rl_env, Mapping) or set(rl_env) != {"reward_lambda_arn"}:
-        raise ConfigurationError("rl_env must be {'reward_lambda_arn': <Lambda ARN>}")
+        raise ConfigurationError(f"rl_env must be {{'reward_lambda_arn': <Lambda ARN>}}, got {rl_env!r}")
     return {"reward_lambda_arn": check_lambda_arn(rl_env["reward_lambda_arn"], "rl_env['reward_lambda_arn']")}

@@ -15,8 +15,9 @@ import re
 import shutil
 import tarfile
 import tempfile
+import zlib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import PrivateAttr
 
@@ -24,7 +25,7 @@ from airflow_provider_nova.core.aws import aws_errors
 from airflow_provider_nova.core.enums import EvaluationTask, JobStatus, Platform
 from airflow_provider_nova.core.errors import NovaError
 from airflow_provider_nova.core.results import BaseJobResult
-from airflow_provider_nova.core.s3 import S3Uri, write_object
+from airflow_provider_nova.core.s3 import S3Uri, object_errors, write_object
 
 TENSORBOARD_DIR = "tensorboard_results"
 
@@ -33,6 +34,7 @@ class _CachedOutput(BaseJobResult):
     """A result whose job output is downloaded once into a local cache folder."""
 
     _cache: Path | None = PrivateAttr(default=None)
+    OUTPUT_FIELD: ClassVar[str] = "output path"
 
     def output_uri(self) -> str:
         raise NotImplementedError
@@ -44,16 +46,21 @@ class _CachedOutput(BaseJobResult):
             print(f"job {self.job_id} is {raw}: no results yet")
             return None
         if self._cache is None or not self._cache.exists():
-            self._cache = Path(tempfile.mkdtemp(prefix=f"nova-{self.job_id}-"))
-            self._download(self._cache)
+            cache = Path(tempfile.mkdtemp(prefix=f"nova-{self.job_id}-"))
+            try:
+                self._download(cache)
+            except BaseException:
+                shutil.rmtree(cache, ignore_errors=True)  # a failed download is retried, never read as "no results"
+                raise
+            self._cache = cache
         return self._cache
 
     def _download(self, into: Path) -> None:
-        uri = S3Uri.parse(self.output_uri(), "output path")
+        uri = S3Uri.parse(self.output_uri(), self.OUTPUT_FIELD, require_key=True)
         archive = into / "output.tar.gz"
-        with aws_errors("GetObject"):
+        with object_errors("GetObject", uri):
             self.clients.s3.download_file(uri.bucket, uri.key, str(archive))
-        _extract(archive, into / "output")
+        _extract(archive, into / "output", str(uri))
         archive.unlink()
 
     def _find(self, pattern: str) -> Path | None:
@@ -70,15 +77,18 @@ class _CachedOutput(BaseJobResult):
             self._cache = None
 
 
-def _extract(archive: Path, target: Path) -> None:
-    """Extract a job's tar, refusing members that would land outside ``target``."""
+def _extract(archive: Path, target: Path, source: str) -> None:
+    """Extract a job's tar (downloaded from ``source``), refusing members that would land outside ``target``."""
     target.mkdir(parents=True, exist_ok=True)
-    with tarfile.open(archive, "r:gz") as tar:
-        for member in tar.getmembers():
-            dest = (target / member.name).resolve()
-            if not dest.is_relative_to(target.resolve()) or member.issym() or member.islnk():
-                raise NovaError(f"refusing unsafe member {member.name!r} in {archive.name}")
-        tar.extractall(target)  # noqa: S202 - every member checked above
+    try:
+        with tarfile.open(archive, "r:gz") as tar:
+            for member in tar.getmembers():
+                dest = (target / member.name).resolve()
+                if not dest.is_relative_to(target.resolve()) or member.issym() or member.islnk():
+                    raise NovaError(f"refusing unsafe member {member.name!r} in {source}")
+            tar.extractall(target)  # noqa: S202 - every member checked above
+    except (tarfile.TarError, EOFError, OSError, zlib.error) as exc:
+        raise NovaError(f"{source} is not a readable .tar.gz archive: {exc}") from exc
 
 
 class EvaluationResult(_CachedOutput):
@@ -86,6 +96,7 @@ class EvaluationResult(_CachedOutput):
 
     eval_task: EvaluationTask
     eval_output_path: str
+    OUTPUT_FIELD: ClassVar[str] = "eval_output_path"
 
     def output_uri(self) -> str:
         return self.eval_output_path
@@ -95,7 +106,12 @@ class EvaluationResult(_CachedOutput):
         path = self._find("results_*.json")
         if path is None:
             return {}
-        results: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+        try:
+            results = json.loads(path.read_text(encoding="utf-8"))
+        except (ValueError, RecursionError) as exc:
+            raise NovaError(f"{path.name} in {self.eval_output_path} is not JSON: {exc}") from exc
+        if not isinstance(results, dict):
+            raise NovaError(f"{path.name} in {self.eval_output_path} is not a JSON object")
         return results
 
     def show(self) -> None:
@@ -148,17 +164,17 @@ _QUERY = re.compile(r"'role':\s*'user',\s*'content':\s*['\"]([^'\"]+)['\"]")
 
 
 def format_inference_line(entry: dict[str, Any]) -> dict[str, Any]:
-    """One ``inference_output.jsonl`` line as ``system``, ``query``, ``gold_response``, ``inference_response``."""
+    """One ``inference_output.jsonl`` line as ``system``, ``query``, ``gold_response``,
+    ``inference_response`` and ``metadata`` (``{}`` when the line has none): always all five keys."""
     system, query = _prompt_parts(str(entry.get("prompt", "")))
-    item: dict[str, Any] = {
+    metadata = entry.get("metadata")
+    return {
         "system": system,
         "query": query,
         "gold_response": entry.get("gold", ""),
         "inference_response": _inference_text(entry.get("inference", "")),
+        "metadata": {} if metadata is None else metadata,
     }
-    if entry.get("metadata"):
-        item["metadata"] = entry["metadata"]
-    return item
 
 
 def _prompt_parts(prompt: str) -> tuple[str, str]:
@@ -191,6 +207,7 @@ class SMTJBatchInferenceResult(_CachedOutput):
     result_type: Literal["smtj_batch_inference"] = "smtj_batch_inference"
     platform: Platform = Platform.SMTJ
     inference_output_path: str
+    OUTPUT_FIELD: ClassVar[str] = "inference_output_path"
 
     def output_uri(self) -> str:
         return self.inference_output_path
@@ -198,19 +215,37 @@ class SMTJBatchInferenceResult(_CachedOutput):
     def get(self, s3_path: str | None = None) -> dict[str, Any]:
         """``{"results": [...]}`` with one formatted item per input row; ``{}`` while not complete.
 
-        :param s3_path: also write the formatted items there as JSON Lines.
+        :param s3_path: also write the formatted items to this object (``s3://bucket/key``) as JSON Lines.
         """
-        target = S3Uri.parse(s3_path, "s3_path") if s3_path else None
+        target = S3Uri.parse(s3_path, "s3_path", require_key=True) if s3_path is not None else None
         path = self._find("inference_output.jsonl")
         if path is None:
             return {}
-        with path.open(encoding="utf-8") as lines:
-            results = [format_inference_line(json.loads(line)) for line in lines if line.strip()]
+        results = [format_inference_line(entry) for entry in self._entries(path)]
         if target is not None:
             body = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in results).encode("utf-8")
-            with aws_errors("PutObject"):
-                write_object(self.clients.s3, target, body, "application/jsonlines")
+            write_object(self.clients.s3, target, body, "application/jsonlines", field="s3_path")
         return {"results": results}
+
+    def _entries(self, path: Path) -> list[dict[str, Any]]:
+        """The JSON objects of ``inference_output.jsonl``; NovaError naming the file and line otherwise."""
+        where = f"{path.name} in {self.inference_output_path}"
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            raise NovaError(f"{where} is not UTF-8 text: {exc}") from exc
+        entries: list[dict[str, Any]] = []
+        for number, line in enumerate(text.split("\n"), 1):  # not splitlines: U+2028 may sit inside a string
+            if not line.strip():
+                continue
+            try:
+                entry = json.loads(line)
+            except (ValueError, RecursionError) as exc:
+                raise NovaError(f"line {number} of {where} is not JSON: {exc}") from exc
+            if not isinstance(entry, dict):
+                raise NovaError(f"line {number} of {where} is not a JSON object")
+            entries.append(entry)
+        return entries
 
     def show(self, n: int = 10) -> None:
         """Print the first ``n`` generations beside their gold responses."""

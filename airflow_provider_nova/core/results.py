@@ -127,11 +127,42 @@ class BaseJobResult(BaseModel):
 
     @classmethod
     def load(cls, file_path: str) -> BaseJobResult:
-        """Read a dumped result back as the subclass it was written from."""
-        data = json.loads(Path(file_path).read_text(encoding="utf-8"))
-        result: BaseJobResult = _result_adapter().validate_python(data)
+        """Read a dumped result back as the subclass it was written from.
+
+        A missing or unreadable file, text that is not JSON, an unknown ``result_type`` or fields of
+        the wrong shape raise ConfigurationError naming the file.
+        """
+        import os
+
+        from pydantic import ValidationError
+
+        from airflow_provider_nova.core.errors import ConfigurationError
+
+        if not isinstance(file_path, (str, os.PathLike)) or not str(file_path):
+            raise ConfigurationError(f"file_path must be the path of a dumped result, got {file_path!r}")
+        try:
+            text = Path(file_path).read_text(encoding="utf-8")
+        except FileNotFoundError as exc:
+            raise ConfigurationError(f"result file {str(file_path)!r} does not exist") from exc
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigurationError(f"cannot read result file {str(file_path)!r}: {exc}") from exc
+        try:
+            data = json.loads(text)
+        except (ValueError, RecursionError) as exc:
+            raise ConfigurationError(f"result file {str(file_path)!r} is not JSON: {exc}") from exc
+        if not isinstance(data, dict):
+            raise ConfigurationError(
+                f"result file {str(file_path)!r} must hold a JSON object, not {type(data).__name__}"
+            )
+        try:
+            result: BaseJobResult = _result_adapter().validate_python(data)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in err['loc']) or 'result_type'}: {err['msg']}" for err in exc.errors()[:5]
+            )
+            raise ConfigurationError(f"result file {str(file_path)!r} is not a valid result: {problems}") from exc
         if not isinstance(result, cls):
-            raise NovaError(f"{file_path} holds a {type(result).__name__}, not a {cls.__name__}")
+            raise ConfigurationError(f"{str(file_path)!r} holds a {type(result).__name__}, not a {cls.__name__}")
         return result
 
 
@@ -157,20 +188,37 @@ class TrainingResult(BaseJobResult):
 
 
 def read_checkpoint(clients: AwsClients, output_tar_uri: str) -> str:
-    """Read the checkpoint URI from the manifest inside a finished job's output tar."""
-    from airflow_provider_nova.core.aws import aws_errors
+    """Read the checkpoint URI from the manifest inside a finished job's output tar.
 
-    with aws_errors("GetObject"):
-        data = read_object(clients.s3, output_tar_uri)
-    with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
-        member = next((m for m in tar.getmembers() if m.name.rsplit("/", 1)[-1] == TrainingResult.MANIFEST), None)
-        handle = tar.extractfile(member) if member else None
-        if handle is None:
-            raise NovaError(f"{output_tar_uri} has no {TrainingResult.MANIFEST}")
-        manifest: dict[str, Any] = json.loads(handle.read())
-    checkpoint = manifest.get("checkpoint_s3_bucket")
+    A tar that cannot be read, has no manifest, or whose manifest is not a JSON object with an
+    ``s3://`` ``checkpoint_s3_bucket`` raises NovaError naming ``output_tar_uri``.
+    """
+    import zlib
+
+    from airflow_provider_nova.core.s3 import S3Uri
+
+    data = read_object(clients.s3, output_tar_uri, "output_s3_path")
+    manifest = TrainingResult.MANIFEST
+    try:
+        with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
+            member = next((m for m in tar.getmembers() if m.name.rsplit("/", 1)[-1] == manifest), None)
+            handle = tar.extractfile(member) if member else None
+            if handle is None:
+                raise NovaError(f"{output_tar_uri} has no {manifest}")
+            raw = handle.read()
+    except (tarfile.TarError, EOFError, OSError, zlib.error) as exc:
+        raise NovaError(f"{output_tar_uri} is not a readable .tar.gz archive: {exc}") from exc
+    try:
+        content: Any = json.loads(raw)
+    except (ValueError, RecursionError) as exc:
+        raise NovaError(f"the {manifest} in {output_tar_uri} is not JSON: {exc}") from exc
+    checkpoint = content.get("checkpoint_s3_bucket") if isinstance(content, dict) else None
     if not isinstance(checkpoint, str):
-        raise NovaError(f"the manifest in {output_tar_uri} has no checkpoint_s3_bucket")
+        raise NovaError(f"the {manifest} in {output_tar_uri} has no checkpoint_s3_bucket")
+    try:
+        S3Uri.parse(checkpoint, "checkpoint_s3_bucket")
+    except NovaError as exc:
+        raise NovaError(f"the {manifest} in {output_tar_uri} has a malformed checkpoint_s3_bucket: {exc}") from exc
     return checkpoint
 
 

@@ -355,8 +355,8 @@ def test_batch_inference_formats_every_field(
     assert got == {
         "results": [
             {"system": "Answer briefly.", "query": "What's the symbol that ends a question?", "gold_response": "?", "inference_response": "?", "metadata": "m-1"},
-            {"system": "", "query": "Next in 1, 2, 4, 8?", "gold_response": "16", "inference_response": "Sandbox answer to: Next in 1, 2, 4, 8?"},
-            {"system": "", "query": 'Say "hi"', "gold_response": "hi", "inference_response": "hi"},
+            {"system": "", "query": "Next in 1, 2, 4, 8?", "gold_response": "16", "inference_response": "Sandbox answer to: Next in 1, 2, 4, 8?", "metadata": {}},
+            {"system": "", "query": 'Say "hi"', "gold_response": "hi", "inference_response": "hi", "metadata": {}},
         ]
     }  # fmt: skip
     saved = clients.s3.get_object(Bucket="my-bucket", Key="save-location/file-name.jsonl")

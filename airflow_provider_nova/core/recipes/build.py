@@ -56,20 +56,42 @@ class BuiltRecipe:
 
 
 def load_recipe_file(recipe_path: str, s3_client_factory: Any) -> dict[str, Any]:
-    """Read a YAML recipe from a local path or ``s3://`` URI with ``yaml.safe_load``."""
+    """Read a YAML recipe from a local path or ``s3://`` URI with ``yaml.safe_load``.
+
+    Every failure is a RecipeError naming ``recipe_path`` and the problem: not a path, unreadable or
+    missing, not UTF-8, not YAML, or not a mapping with a ``run`` section.
+    """
+    import os
+
+    from airflow_provider_nova.core.errors import ConfigurationError, NovaError
+    from airflow_provider_nova.core.s3 import S3Uri
+
+    path = os.fspath(recipe_path) if isinstance(recipe_path, os.PathLike) else recipe_path
+    if not isinstance(path, str) or not path:
+        raise RecipeError(f"recipe_path must be a local file path or an s3:// URI, got {recipe_path!r}")
     try:
-        if recipe_path.startswith("s3://"):
-            text = read_object(s3_client_factory(), recipe_path).decode("utf-8")
+        if path.startswith("s3://"):
+            data = read_object(s3_client_factory(), S3Uri.parse(path, "recipe_path", require_key=True))
         else:
-            text = Path(recipe_path).read_text(encoding="utf-8")
+            data = Path(path).read_bytes()
+    except ConfigurationError as exc:
+        raise RecipeError(str(exc)) from exc
     except OSError as exc:
-        raise RecipeError(f"cannot read recipe_path {recipe_path!r}: {exc}") from exc
+        raise RecipeError(f"cannot read recipe_path {path!r}: {exc.strerror or exc}") from exc
+    except NovaError as exc:
+        missing = getattr(exc, "code", None) in ("NoSuchKey", "NoSuchBucket")
+        problem = "no such object" if missing else str(exc)
+        raise RecipeError(f"cannot read recipe_path {path!r}: {problem}") from exc
     try:
-        recipe = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise RecipeError(f"recipe_path {recipe_path!r} is not valid YAML: {exc}") from exc
-    if not isinstance(recipe, dict) or not isinstance(recipe.get("run"), dict):
-        raise RecipeError(f"recipe_path {recipe_path!r} must be a YAML mapping with a 'run' section")
+        recipe = yaml.safe_load(data.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise RecipeError(f"recipe_path {path!r} is not UTF-8 text (bad byte at offset {exc.start})") from exc
+    except (yaml.YAMLError, RecursionError) as exc:
+        raise RecipeError(f"recipe_path {path!r} is not valid YAML: {exc}") from exc
+    if not isinstance(recipe, dict):
+        raise RecipeError(f"recipe_path {path!r} must hold a YAML mapping, not {type(recipe).__name__}")
+    if not isinstance(recipe.get("run"), dict):
+        raise RecipeError(f"recipe_path {path!r} must have a 'run' section (a mapping)")
     return recipe
 
 

@@ -13,9 +13,10 @@ from airflow_provider_nova.core.errors import AwsCallError, ConfigurationError
 if TYPE_CHECKING:
     from airflow_provider_nova.core.aws import AwsClients
 
-ROLE_ARN = re.compile(r"^arn:aws[a-z\-]*:iam::\d{12}:role/[\w+=,.@\-/]{1,512}$")
-_ROLE_NAME = re.compile(r"^[\w+=,.@\-]{1,64}$")
-_ASSUMED = re.compile(r"^arn:(aws[a-z\-]*):sts::(\d{12}):assumed-role/([^/]+)/")
+# Matched with fullmatch (``$`` would accept a trailing newline); IAM names are ASCII only.
+ROLE_ARN = re.compile(r"arn:aws[a-z\-]*:iam::\d{12}:role/(?:[\w+=,.@\-]+/){0,100}[\w+=,.@\-]{1,64}", re.ASCII)
+_ROLE_NAME = re.compile(r"[\w+=,.@\-]{1,64}", re.ASCII)
+_ASSUMED = re.compile(r"arn:(aws[a-z\-]*):sts::(\d{12}):assumed-role/([^/]+)/[^/]+")
 
 NEEDS = (
     "Pass execution_role= the ARN or name of an IAM role that trusts sagemaker.amazonaws.com and may "
@@ -43,7 +44,7 @@ def resolve_execution_role(
         return from_notebook
     with aws_errors("GetCallerIdentity"):
         caller = clients.sts.get_caller_identity()["Arn"]
-    match = _ASSUMED.match(caller)
+    match = _ASSUMED.fullmatch(caller)
     if not match:
         raise ConfigurationError(f"no execution_role given and the caller {caller} is not an IAM role. {NEEDS}")
     return _expand(clients, match.group(3))
@@ -73,13 +74,15 @@ def _notebook_role(clients: AwsClients, metadata_path: Path) -> str | None:
 
 
 def _expand(clients: AwsClients, role: str) -> str:
+    if not isinstance(role, str):
+        raise ConfigurationError(f"execution_role must be a role ARN or name (a string), got {role!r}")
     if role.startswith("arn:"):
-        if not ROLE_ARN.match(role):
+        if len(role) > 2048 or not ROLE_ARN.fullmatch(role):
             raise ConfigurationError(
                 f"execution_role {role!r} is not an IAM role ARN (arn:aws:iam::<account>:role/<name>)"
             )
         return role
-    if not _ROLE_NAME.match(role):
+    if not _ROLE_NAME.fullmatch(role):
         raise ConfigurationError(f"execution_role {role!r} is neither a role ARN nor a valid role name")
     try:
         with aws_errors("GetRole"):
