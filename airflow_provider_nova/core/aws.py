@@ -11,6 +11,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from airflow_provider_nova.core.cache import RecipeCache
 from airflow_provider_nova.core.errors import AwsCallError, ConfigurationError
 
 
@@ -50,7 +51,7 @@ class AwsClients:
         self._clients: dict[str, Any] = {}
         self._account: str | None = None
         self._lock = threading.RLock()
-        self.recipe_cache: Any = None  # the hub's answers for these clients, set by RecipeHub on first use
+        self.recipe_cache = RecipeCache()  # what the recipe hub answered these clients, kept an hour
 
     def __repr__(self) -> str:
         return f"AwsClients(region_name={self._region!r}, endpoint_url={self.endpoint_url!r})"

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+from airflow_provider_nova.core.cache import RecipeCache
 from airflow_provider_nova.core.recipes.build import MANAGED, BuiltRecipe, build_recipe, load_recipe_file
-from airflow_provider_nova.core.recipes.hub import PROCESS_CACHE, RecipeCache, RecipeEntry, RecipeHub, RecipeTemplate
+from airflow_provider_nova.core.recipes.hub import RecipeEntry, RecipeHub, RecipeTemplate
 from airflow_provider_nova.core.recipes.overrides import OverrideParam, OverrideParams
 
 __all__ = [
     "MANAGED",
-    "PROCESS_CACHE",
     "BuiltRecipe",
     "OverrideParam",
     "OverrideParams",

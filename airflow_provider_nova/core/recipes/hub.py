@@ -13,12 +13,12 @@ back to them for the model generations that have one.
 from __future__ import annotations
 
 import json
-import threading
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_nova.core.aws import aws_errors
+from airflow_provider_nova.core.cache import RecipeCache
 from airflow_provider_nova.core.enums import Model, Platform, TrainingMethod, Version
 from airflow_provider_nova.core.errors import ConfigurationError, RecipeError
 from airflow_provider_nova.core.recipes.overrides import OverrideParams
@@ -147,29 +147,6 @@ class RecipeTemplate:
         return cls(entry=entry, text=text, params=OverrideParams.from_json(params))
 
 
-class RecipeCache:
-    """What the hub answered, kept for the life of the process (thread-safe)."""
-
-    def __init__(self) -> None:
-        self._items: dict[tuple[str, ...], Any] = {}
-        self._lock = threading.Lock()
-
-    def get_or_load(self, key: tuple[str, ...], load: Any) -> Any:
-        with self._lock:
-            if key in self._items:
-                return self._items[key]
-        value = load()
-        with self._lock:
-            self._items.setdefault(key, value)
-        return value
-
-    def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
-
-
-PROCESS_CACHE = RecipeCache()
-
 BUNDLED_SCHEME = "bundled://"
 # Evaluation kinds the hub has no SMTJ template for, per model generation: (file stem in bundled/,
 # image tag, instance types). Files, tags and instance types as in the public Nova SDK.
@@ -238,20 +215,22 @@ class RecipeHub:
     """Finds the published recipe for a (model, method, platform, instance type).
 
     :param clients: the AWS clients to call the hub and S3 with.
-    :param cache: where answers are kept; the per-process cache by default.
+    :param cache: where answers are kept (an hour); the clients' own cache by default.
     """
 
     def __init__(self, clients: AwsClients, cache: RecipeCache | None = None) -> None:
         self.clients = clients
-        self.cache = cache or PROCESS_CACHE
+        self.cache = cache if cache is not None else clients.recipe_cache
 
-    def _key(self, *parts: str) -> tuple[str, ...]:
-        return (self.clients.endpoint_url or "aws", self.clients.region_name, *parts)
+    def _key(self, service: str, *parts: str) -> tuple[str, ...]:
+        """The endpoint the ``service`` client really sends to, the region and the account, then ``parts``."""
+        clients = self.clients
+        return (clients.endpoint_of(service), clients.region_name, clients.account_id(), *parts)
 
     def recipes(self, model: Model) -> list[RecipeEntry]:
         """All recipes the hub publishes for ``model`` in this region."""
         entries: list[RecipeEntry] = self.cache.get_or_load(
-            self._key("doc", model.hub_content_name), lambda: self._describe(model)
+            self._key("sagemaker", "doc", model.hub_content_name), lambda: self._describe(model)
         )
         return entries
 
@@ -321,7 +300,7 @@ class RecipeHub:
                 params = json.loads(read_object(self.clients.s3, params_uri))
             return RecipeTemplate.load(entry, text, params)
 
-        template: RecipeTemplate = self.cache.get_or_load(self._key("template", template_uri, params_uri), load)
+        template: RecipeTemplate = self.cache.get_or_load(self._key("s3", "template", template_uri, params_uri), load)
         return template
 
     def hyperpod_params(self, entry: RecipeEntry) -> OverrideParams:
@@ -334,7 +313,7 @@ class RecipeHub:
             with aws_errors("GetObject"):
                 return OverrideParams.from_json(json.loads(read_object(self.clients.s3, uri)))
 
-        params: OverrideParams = self.cache.get_or_load(self._key("hyperpod-params", uri), load)
+        params: OverrideParams = self.cache.get_or_load(self._key("s3", "hyperpod-params", uri), load)
         return params
 
     def allowed_replicas(self, model: Model, entry: RecipeEntry, instance_type: str) -> tuple[int, ...] | None:
