@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import inspect
+import importlib
 import pickle
+import pkgutil
 
 import pytest
 
-from airflow_provider_nova.core import deploy, errors
+import airflow_provider_nova.core as core
 from airflow_provider_nova.core.deploy import DeploymentError
 from airflow_provider_nova.core.errors import (
     AwsCallError,
@@ -70,12 +71,16 @@ EXAMPLES: list[tuple[NovaError, dict[str, object], tuple[type[BaseException], ..
 
 
 def _error_classes() -> set[type[NovaError]]:
+    """Every NovaError subclass defined anywhere in the core (all its modules imported first)."""
+    for info in pkgutil.walk_packages(core.__path__, prefix="airflow_provider_nova.core."):
+        importlib.import_module(info.name)
     found: set[type[NovaError]] = set()
-    for module in (errors, deploy):
-        for _, obj in inspect.getmembers(module, inspect.isclass):
-            if issubclass(obj, NovaError) and obj.__module__ == module.__name__:
-                found.add(obj)
-    return found
+    pending: list[type[NovaError]] = [NovaError]
+    while pending:
+        cls = pending.pop()
+        found.add(cls)
+        pending.extend(cls.__subclasses__())
+    return {c for c in found if c.__module__.startswith("airflow_provider_nova.core")}
 
 
 def test_every_error_class_has_an_example() -> None:
