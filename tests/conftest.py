@@ -53,21 +53,30 @@ def control(sandbox: object) -> object:
     return SandboxControl(sandbox.endpoint_url)  # type: ignore[attr-defined]
 
 
+@pytest.fixture(scope="session")
+def baseline() -> dict[str, str]:
+    """What every fresh account holds: SFT rows in ``s3://my-bucket``, built once per session."""
+    import json
+
+    from airflow_provider_nova.sandbox import rehearsal
+
+    rows = "".join(json.dumps(row) + "\n" for row in rehearsal.SAMPLE_SFT_ROWS)
+    return {"s3://my-bucket/training-data/train.jsonl": rows}
+
+
 @pytest.fixture
-def account(sandbox: object, control: object, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+def account(
+    sandbox: object, control: object, baseline: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> dict[str, str]:
     """A fresh stand-in account: ``s3://my-bucket`` with SFT data, and the process running as a role.
 
     The caller's credentials are those of an assumed IAM role, as on an Airflow worker or in a
-    SageMaker notebook, so runtimes find their execution role without being told.
+    SageMaker notebook, so runtimes find their execution role without being told. The stand-in
+    forgets everything and re-seeds this in one control call, so no test sees another's state.
     """
     from airflow_provider_nova.sandbox import rehearsal
 
-    endpoint = sandbox.endpoint_url  # type: ignore[attr-defined]
-    control.reset()  # type: ignore[attr-defined]
-    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
-        monkeypatch.setenv(key, "testing")
-    rehearsal.put_jsonl(endpoint, "s3://my-bucket/training-data/train.jsonl", rehearsal.SAMPLE_SFT_ROWS)
-    role_arn = rehearsal.create_role(endpoint, "NovaCustomizationRole")
-    for key, value in rehearsal.assume_role_env(endpoint, role_arn).items():
+    seeded = control.reset_account(baseline, "NovaCustomizationRole", rehearsal.SAGEMAKER_TRUST)  # type: ignore[attr-defined]
+    for key, value in seeded["credentials"].items():
         monkeypatch.setenv(key, value)
-    return {"role_arn": role_arn, "endpoint_url": endpoint}
+    return {"role_arn": seeded["role_arn"], "endpoint_url": sandbox.endpoint_url}  # type: ignore[attr-defined]

@@ -64,7 +64,8 @@ class SandboxApp:
             moto_state.reset()
             self.jobs.reset()
             self.hub.reset()
-            return {"reset": True}
+            seeded = seed_account(body["account"], region) if isinstance(body.get("account"), dict) else {}
+            return {"reset": True, **seeded}
         if parts == ["config"]:
             if "job_seconds" in body:
                 self.jobs.job_seconds = float(body["job_seconds"])
@@ -83,6 +84,30 @@ class SandboxApp:
         body = json.dumps(payload).encode()
         start_response(status, [("Content-Type", "application/x-amz-json-1.1"), ("Content-Length", str(len(body)))])
         return [body]
+
+
+def seed_account(account: dict[str, Any], region: str) -> dict[str, Any]:
+    """Fill a fresh account in-process: objects (``{"s3://bucket/key": text}``) and a role the caller runs as.
+
+    ``{"objects": ..., "role_name": ..., "trust_policy": ...}``; returns the role's ARN and, as
+    environment variables, credentials of an assumed session of it (what ``sts:AssumeRole`` gives).
+    """
+    objects = account.get("objects") or {}
+    if not isinstance(objects, dict):
+        raise validation("account objects must map s3:// URIs to text")
+    for uri, text in objects.items():
+        bucket, _, key = str(uri).removeprefix("s3://").partition("/")
+        if not str(uri).startswith("s3://") or not bucket or not key or not isinstance(text, str):
+            raise validation(f"account object {uri!r} must be s3://bucket/key with text")
+        moto_state.ensure_bucket(bucket, region)
+        moto_state.put_object(bucket, key, text.encode())
+    role_name = account.get("role_name")
+    if not role_name:
+        return {}
+    path, trust = str(account.get("role_path", "/")), str(account.get("trust_policy", ""))
+    role_arn = moto_state.create_role(str(role_name), path, trust)
+    credentials = moto_state.assume_role(role_arn, str(account.get("session_name", "sandbox")), region)
+    return {"role_arn": role_arn, "credentials": credentials}
 
 
 def _json_body(environ: dict[str, Any]) -> dict[str, Any]:

@@ -62,6 +62,7 @@ class Hub:
 
     def __init__(self) -> None:
         self._seeded: set[str] = set()
+        self._objects: dict[str, list[tuple[str, bytes]]] = {}  # region -> (key, body), read from the package once
         self._lock = threading.Lock()
 
     def describe_hub_content(self, region: str, request: dict[str, Any]) -> dict[str, Any]:
@@ -136,12 +137,20 @@ class Hub:
                 return
             bucket = recipe_bucket(region)
             moto_state.ensure_bucket(bucket, region)
+            for key, body in self._region_objects(region):
+                moto_state.put_object(bucket, key, body)
+            self._seeded.add(region)
+
+    def _region_objects(self, region: str) -> list[tuple[str, bytes]]:
+        """The (key, body) pairs of ``region``'s recipe bucket; the snapshot never changes, so read it once."""
+        if region not in self._objects:
+            found: list[tuple[str, bytes]] = []
             for name in hub_snapshot.list_model_documents():
                 for recipe in hub_snapshot.load_model_document(name)["Recipes"]:
                     for platform in PLATFORM_FIELDS:
                         if _image(recipe, platform, region) is None:
                             continue
                         for kind, key in object_keys(recipe["Name"], platform).items():
-                            body = hub_snapshot.read_recipe_file(platform, recipe["Name"], kind)
-                            moto_state.put_object(bucket, key, body)
-            self._seeded.add(region)
+                            found.append((key, hub_snapshot.read_recipe_file(platform, recipe["Name"], kind)))
+            self._objects[region] = found
+        return self._objects[region]

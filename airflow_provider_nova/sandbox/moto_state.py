@@ -87,3 +87,34 @@ def append_log_lines(region: str, group: str, stream: str, lines: list[str]) -> 
     events = [{"timestamp": now, "message": line} for line in lines]
     if events:
         backend.put_log_events(group, stream, events)
+
+
+def create_role(role_name: str, path: str, trust_policy: str) -> str:
+    """Create an IAM role as ``iam:CreateRole`` does (or find it by name); return its ARN."""
+    from moto.iam.models import iam_backends
+
+    backend = iam_backends[ACCOUNT_ID]["aws"]
+    for role in backend.get_roles():
+        if role.name == role_name:
+            return str(role.arn)
+    created = backend.create_role(role_name, trust_policy, path, None, "", [], "3600")
+    return str(created.arn)
+
+
+def assume_role(role_arn: str, session_name: str, region: str) -> dict[str, str]:
+    """Temporary credentials of ``role_arn``, as ``sts:AssumeRole`` returns them, as environment variables."""
+    from moto.sts.models import sts_backends
+
+    assumed = sts_backends[ACCOUNT_ID]["aws"].assume_role(
+        region_name=region,
+        role_session_name=session_name,
+        role_arn=role_arn,
+        policy=None,  # type: ignore[arg-type]  # what moto's own handler passes when the call has none
+        duration=3600,
+        external_id=None,  # type: ignore[arg-type]
+    )
+    return {
+        "AWS_ACCESS_KEY_ID": assumed.access_key_id,
+        "AWS_SECRET_ACCESS_KEY": assumed.secret_access_key,
+        "AWS_SESSION_TOKEN": assumed.session_token,
+    }

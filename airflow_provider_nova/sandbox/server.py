@@ -122,6 +122,23 @@ class SandboxControl:
         """Forget every bucket, role, log and job: a fresh account."""
         self._post("reset")
 
+    def reset_account(
+        self, objects: dict[str, str], role_name: str, trust_policy: str, role_path: str = "/service-role/"
+    ) -> dict[str, Any]:
+        """Reset, then in the same call write ``objects`` (``{"s3://bucket/key": text}``) and create ``role_name``.
+
+        Returns ``{"role_arn": ..., "credentials": {AWS_ACCESS_KEY_ID, ...}}``: a session of the role, as
+        ``sts:AssumeRole`` gives one, ready to put into the environment.
+        """
+        account = {
+            "objects": objects,
+            "role_name": role_name,
+            "role_path": role_path,
+            "trust_policy": trust_policy,
+            "session_name": "nova-rehearsal",
+        }
+        return self._post("reset", {"account": account})
+
     def set_job_seconds(self, seconds: float) -> None:
         self._post("config", {"job_seconds": seconds})
 

@@ -16,6 +16,8 @@ from airflow_provider_nova.core import (
     ConfigurationError,
     DataPrepError,
     EvaluationTask,
+    JobFailedError,
+    JobStatus,
     Model,
     NovaModelCustomizer,
     RecipeError,
@@ -263,8 +265,10 @@ def test_get_is_empty_until_complete_then_returns_the_metrics(
     clients: AwsClients, control: object, capsys: pytest.CaptureFixture[str]
 ) -> None:
     result = make(clients).evaluate("mmlu-run", EvaluationTask.MMLU, subtask="anatomy")
+    assert result.get_job_status() == (JobStatus.IN_PROGRESS, "InProgress")
     assert result.get() == {}
     control.complete_job("mmlu-run")  # type: ignore[attr-defined]
+    assert result.get_job_status() == (JobStatus.COMPLETED, "Completed")
     metrics = result.get()
     assert set(metrics["results"]) == {"custom|mmlu:anatomy_zs_cot|0", "all"}
     accuracy = metrics["results"]["all"]["accuracy"]
@@ -280,12 +284,17 @@ def test_get_is_empty_until_complete_then_returns_the_metrics(
 def test_failed_evaluation_gives_empty_results(clients: AwsClients, control: object) -> None:
     result = make(clients).evaluate("doomed", EvaluationTask.IFEVAL)
     control.fail_job("doomed", "AlgorithmError: out of memory")  # type: ignore[attr-defined]
+    assert result.get_job_status() == (JobStatus.FAILED, "Failed")
+    with pytest.raises(JobFailedError, match="AlgorithmError: out of memory"):
+        ticks = iter(range(0, 10**6, 60))  # a fake clock: a job that never ended would time out, not hang
+        result.wait_for_completion(timeout_seconds=600, sleep=lambda _: None, clock=lambda: next(ticks))
     assert result.get() == {}
 
 
 def test_tensorboard_upload_default_and_explicit(clients: AwsClients, control: object) -> None:
     result = make(clients).evaluate("tb-run", EvaluationTask.MATH)
     control.complete_job("tb-run")  # type: ignore[attr-defined]
+    assert result.get_job_status() == (JobStatus.COMPLETED, "Completed")
     result.upload_tensorboard_results()
     keys = [
         o["Key"]
@@ -306,7 +315,9 @@ def test_tensorboard_upload_default_and_explicit(clients: AwsClients, control: o
 def test_clean_removes_the_local_cache_and_get_downloads_again(clients: AwsClients, control: object) -> None:
     result = make(clients).evaluate("cache-run", EvaluationTask.GPQA)
     control.complete_job("cache-run")  # type: ignore[attr-defined]
+    assert result.get_job_status() == (JobStatus.COMPLETED, "Completed")
     first = result.get()
+    assert set(first["results"]["all"]) == {"accuracy", "accuracy_stderr"}
     cache = result._cache
     assert cache is not None and cache.exists()
     result.clean()
@@ -349,8 +360,10 @@ def test_batch_inference_formats_every_field(
     assert recipe["evaluation"] == {"task": "gen_qa", "strategy": "gen_qa", "metric": "all"}
     assert recipe["inference"]["top_logprobs"] == 5 and recipe["inference"]["top_k"] == 1
     assert "processor" not in recipe
+    assert result.get_job_status() == (JobStatus.IN_PROGRESS, "InProgress")
     assert result.get() == {}
     control.complete_job("batch-job")  # type: ignore[attr-defined]
+    assert result.get_job_status() == (JobStatus.COMPLETED, "Completed")
     got = result.get(s3_path="s3://my-bucket/save-location/file-name.jsonl")
     assert got == {
         "results": [
@@ -400,7 +413,7 @@ def test_batch_job_with_malformed_rows_fails_like_the_container(
     unchecked = make(clients, validation_config={"data": False})
     result = unchecked.batch_inference("bad-rows", "s3://my-bucket/bad/gen_qa.jsonl", "s3://my-bucket/out/")
     control.complete_job("bad-rows")  # type: ignore[attr-defined]
-    assert result.get_job_status()[1] == "Failed"
+    assert result.get_job_status() == (JobStatus.FAILED, "Failed")
     reason = clients.sagemaker.describe_training_job(TrainingJobName="bad-rows")["FailureReason"]
     assert reason == "AlgorithmError: gen_qa input line 1 must be a JSON object with 'query' and 'response'"
     assert result.get() == {}
