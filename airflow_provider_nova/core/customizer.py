@@ -33,7 +33,7 @@ from airflow_provider_nova.core.recipes import (
 from airflow_provider_nova.core.results import ModelArtifacts, TrainingResult
 from airflow_provider_nova.core.runtimes.base import JobSpec, RuntimeManager, RuntimePlan, check_job_name
 from airflow_provider_nova.core.runtimes.smtj import output_tar_uri
-from airflow_provider_nova.core.s3 import S3Uri
+from airflow_provider_nova.core.s3 import S3Uri, bucket_exists
 
 # Regions where the Nova customization images are published (the hub is authoritative per recipe).
 SUPPORTED_REGIONS = ("us-east-1", "us-west-2", "ap-northeast-1")
@@ -268,14 +268,8 @@ class NovaModelCustomizer:
     def _check_bucket_exists(self, uri: str, field: str) -> None:
         """A missing bucket is an error now; a bucket this caller may not look at is left to the job."""
         loc = S3Uri.parse(uri, field)
-        try:
-            with aws_errors("HeadBucket"):
-                self.infra.clients.s3.head_bucket(Bucket=loc.bucket)
-        except AwsCallError as exc:
-            if error_code(exc) in ("404", "NoSuchBucket", "NotFound"):
-                raise ConfigurationError(f"{field} {uri}: bucket {loc.bucket} does not exist") from exc
-            if error_code(exc) not in ("403", "AccessDenied"):
-                raise
+        if bucket_exists(self.infra.clients.s3, loc.bucket) is False:
+            raise ConfigurationError(f"{field} {uri}: bucket {loc.bucket} does not exist")
 
     # -- evaluation and batch inference --------------------------------------------------------
     def evaluate(

@@ -20,6 +20,24 @@ _IP_ADDRESS = re.compile(r"\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}")
 _KEY_MAX_BYTES = 1024
 
 
+MISSING_BUCKET_CODES = ("404", "NoSuchBucket", "NotFound")
+DENIED_CODES = ("403", "AccessDenied")
+
+
+def bucket_exists(s3_client: Any, bucket: str) -> bool | None:
+    """True or False from ``HeadBucket``; None when this caller may not look (the job's role may still write)."""
+    try:
+        with aws_errors("HeadBucket"):
+            s3_client.head_bucket(Bucket=bucket)
+    except AwsCallError as exc:
+        if exc.code in MISSING_BUCKET_CODES:
+            return False
+        if exc.code in DENIED_CODES:
+            return None
+        raise
+    return True
+
+
 def bucket_problem(bucket: str) -> str | None:
     """Why ``bucket`` is not a valid S3 bucket name, or None when it is."""
     if not _BUCKET.fullmatch(bucket):

@@ -18,7 +18,7 @@ from airflow_provider_nova.core.runtimes.base import (
     name_taken,
 )
 from airflow_provider_nova.core.runtimes.roles import resolve_execution_role
-from airflow_provider_nova.core.s3 import S3Uri, write_object
+from airflow_provider_nova.core.s3 import S3Uri, bucket_exists, write_object
 from airflow_provider_nova.core.status import map_sagemaker_status, map_training_job_page
 
 if TYPE_CHECKING:
@@ -157,13 +157,8 @@ def job_state(answer: dict[str, Any]) -> JobState:
 
 def ensure_bucket(clients: AwsClients, bucket: str) -> None:
     """Create ``bucket`` in the clients' region when it does not exist."""
-    try:
-        with aws_errors("HeadBucket"):
-            clients.s3.head_bucket(Bucket=bucket)
+    if bucket_exists(clients.s3, bucket) is not False:
         return
-    except AwsCallError as exc:
-        if error_code(exc) not in ("404", "NoSuchBucket", "NotFound"):
-            raise
     region = clients.region_name
     config = {} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}
     with aws_errors("CreateBucket"):
