@@ -108,11 +108,7 @@ class BaseJobResult(BaseModel):
         )
         if state.status is JobStatus.FAILED:
             raise JobFailedError(self.job_id, state.raw, state.reason)
-        self._on_completed()
         return state.status, state.raw
-
-    def _on_completed(self) -> None:
-        """Read what a completed job left behind (subclasses)."""
 
     def default_dump_path(self) -> Path:
         return Path(f"./{self.job_id}_{self.platform.value}.json")
@@ -177,14 +173,10 @@ class TrainingResult(BaseJobResult):
     def job_state(self) -> JobState:
         """The job's state; once completed, also fill in ``model_artifacts.checkpoint_s3_path``."""
         state = super().job_state()
-        if state.status is JobStatus.COMPLETED:
-            self._on_completed()
-        return state
-
-    def _on_completed(self) -> None:
-        if self.model_artifacts.checkpoint_s3_path is None:
+        if state.status is JobStatus.COMPLETED and self.model_artifacts.checkpoint_s3_path is None:
             checkpoint = read_checkpoint(self.clients, self.model_artifacts.output_s3_path)
             self.model_artifacts = self.model_artifacts.model_copy(update={"checkpoint_s3_path": checkpoint})
+        return state
 
 
 def read_checkpoint(clients: AwsClients, output_tar_uri: str) -> str:

@@ -17,8 +17,7 @@ from __future__ import annotations
 import functools
 import logging
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
 from airflow_provider_nova.core.aws import AwsClients, aws_errors
@@ -221,7 +220,7 @@ class BedrockDeployer:
 
     # -- shared ----------------------------------------------------------------------------------
     def _describe(self, kind: ResourceKind, identifier: str) -> dict[str, Any]:
-        with _calling("Get" + kind.noun):
+        with aws_errors("Get" + kind.noun):
             desc: dict[str, Any] = getattr(self.clients.bedrock, "get_" + snake(kind.noun))(
                 **{kind.id_param: identifier}
             )
@@ -254,14 +253,14 @@ class BedrockDeployer:
                 failed_arn=arn,
                 reason=reason,
             )
-        with _calling("Delete" + kind.noun):
+        with aws_errors("Delete" + kind.noun):
             getattr(self.clients.bedrock, "delete_" + snake(kind.noun))(**{kind.id_param: arn})
         log.warning("Deleted the %s %s, failed in an earlier attempt (%s); creating it again", kind.what, arn, reason)
         return arn
 
     def _create(self, kind: ResourceKind, request: dict[str, Any], name: str, replaced: str | None) -> Started:
         try:
-            with _calling("Create" + kind.noun):
+            with aws_errors("Create" + kind.noun):
                 arn: str = getattr(self.clients.bedrock, "create_" + snake(kind.noun))(**request)[kind.arn_key]
         except AwsCallError as exc:
             # another attempt created the same name between our look-up and our create: use that one
@@ -303,15 +302,3 @@ class BedrockDeployer:
             sleep=self.sleep,
             clock=self.clock,
         )
-
-
-@contextmanager
-def _calling(operation: str) -> Iterator[None]:
-    """Turn a botocore error of ``operation`` (a service error or a dropped connection) into AwsCallError."""
-    from botocore.exceptions import BotoCoreError
-
-    try:
-        with aws_errors(operation):
-            yield
-    except BotoCoreError as exc:
-        raise AwsCallError(operation, type(exc).__name__, str(exc)) from exc
