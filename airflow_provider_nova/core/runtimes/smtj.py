@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import yaml
@@ -66,6 +67,14 @@ def hyperparameters(recipe: dict[str, Any]) -> dict[str, str]:
     return hp
 
 
+@dataclass(frozen=True)
+class JobSettings:
+    """What a started job was asked to do: its output location and its runtime limit."""
+
+    output_s3_path: str
+    max_runtime_seconds: int | None
+
+
 class TrainingJobs:
     """SageMaker training jobs by name: start a planned request, describe, stop, look up many at once.
 
@@ -113,6 +122,13 @@ class TrainingJobs:
 
     def describe(self, ref: JobRef) -> JobState:
         return job_state(self._describe(ref.job_name))
+
+    def settings(self, ref: JobRef) -> JobSettings:
+        """Where an existing job writes and how long it may run, read back from the service."""
+        answer = self._describe(ref.job_name)
+        stopping = answer.get("StoppingCondition") or {}
+        seconds = stopping.get("MaxRuntimeInSeconds")
+        return JobSettings(str(answer["OutputDataConfig"]["S3OutputPath"]), None if seconds is None else int(seconds))
 
     def describe_many(self, job_names: list[str]) -> dict[str, JobState]:
         """States of many jobs with one ``ListTrainingJobs`` page (and a describe only for those that ended).
