@@ -1,0 +1,58 @@
+"""The ``aws_default`` connection pointed at the stand-in, and a task context as a worker hands one over."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+
+@pytest.fixture
+def aws_conn(account: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    """``aws_default`` as an env connection: the account's credentials, us-east-1, the stand-in's endpoint."""
+    conn = {
+        "conn_type": "aws",
+        "login": os.environ["AWS_ACCESS_KEY_ID"],
+        "password": os.environ["AWS_SECRET_ACCESS_KEY"],
+        "extra": {
+            "aws_session_token": os.environ["AWS_SESSION_TOKEN"],
+            "region_name": "us-east-1",
+            "endpoint_url": account["endpoint_url"],
+        },
+    }
+    monkeypatch.setenv("AIRFLOW_CONN_AWS_DEFAULT", json.dumps(conn))
+    return conn
+
+
+@dataclass
+class StateStore:
+    """The task state store's get/set, kept in a dict (the worker's accessor sends them to the API server)."""
+
+    values: dict[str, Any] = field(default_factory=dict)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return json.loads(json.dumps(self.values[key])) if key in self.values else default
+
+    def set(self, key: str, value: Any, **_: Any) -> None:
+        self.values[key] = json.loads(json.dumps(value))
+
+
+@dataclass
+class TaskInstance:
+    dag_id: str = "retrain"
+    run_id: str = "manual__2026-11-26T00:00:00+00:00"
+    task_id: str = "train"
+    map_index: int = -1
+    try_number: int = 1
+    pushed: dict[str, Any] = field(default_factory=dict)
+
+    def xcom_push(self, key: str, value: Any) -> None:
+        self.pushed[key] = value
+
+
+@pytest.fixture
+def context() -> dict[str, Any]:
+    return {"ti": TaskInstance(), "task_state_store": StateStore()}
