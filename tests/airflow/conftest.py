@@ -11,7 +11,7 @@ import pytest
 
 
 @pytest.fixture
-def aws_conn(account: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+def aws_conn(account: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> str:
     """``aws_default`` as an env connection: the account's credentials, us-east-1, the stand-in's endpoint."""
     conn = {
         "conn_type": "aws",
@@ -24,7 +24,7 @@ def aws_conn(account: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> dict[s
         },
     }
     monkeypatch.setenv("AIRFLOW_CONN_AWS_DEFAULT", json.dumps(conn))
-    return conn
+    return "aws_default"
 
 
 @dataclass

@@ -662,3 +662,21 @@ def test_failed_endpoint_is_replaced_under_a_generated_name_and_reported_under_a
     assert f"delete it ({command} {failed['given']}) and retry" in str(err.value)
     assert err.value.failed_arn == failed["given"] and err.value.reason == "InsufficientCapacity"
     assert deployer.endpoint_state(platform, failed["given"]).status is JobStatus.FAILED, "left alone"
+
+
+def test_a_plan_survives_a_json_round_trip_and_a_malformed_one_is_refused() -> None:
+    from airflow_provider_nova.core.deploy import DeployPlan
+
+    role = "arn:aws:iam::123456789012:role/BedrockImportRole"
+    plan = BedrockDeployer(AwsClients(region_name="us-east-1")).plan(
+        Model.NOVA_LITE_2, CHECKPOINT, PT, 3, role_arn=role
+    )
+
+    data = json.loads(json.dumps(plan.to_json()))
+
+    assert data["model"] == "NOVA_LITE_2" and data["platform"] == "BEDROCK_PT" and data["generated_model_name"] is True
+    assert DeployPlan.from_json(data) == plan
+    with pytest.raises(ConfigurationError, match="not a deploy plan"):
+        DeployPlan.from_json({k: v for k, v in data.items() if k != "role_arn"})
+    with pytest.raises(ConfigurationError, match="pt_units must be a positive integer"):
+        DeployPlan.from_json({**data, "pt_units": 0})

@@ -15,29 +15,16 @@ nothing and exits 2.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from typing import NoReturn
 
 from airflow_provider_nova.core.datasets import _split
 from airflow_provider_nova.core.datasets._storage import check_source, check_target
-from airflow_provider_nova.core.datasets.loader import (
-    CSVDatasetLoader,
-    DatasetLoader,
-    JSONDatasetLoader,
-    JSONLDatasetLoader,
-)
+from airflow_provider_nova.core.datasets.prepare import loader_class, prepare, split_targets
 from airflow_provider_nova.core.datasets.transform import STANDARD_COLUMNS, validate_mappings
 from airflow_provider_nova.core.enums import Model, TrainingMethod
 from airflow_provider_nova.core.errors import ConfigurationError, NovaError
-from airflow_provider_nova.core.s3 import S3Uri
 
-LOADERS: dict[str, type[DatasetLoader]] = {
-    ".jsonl": JSONLDatasetLoader,
-    ".json": JSONDatasetLoader,
-    ".csv": CSVDatasetLoader,
-}
-SPLITS = ("train", "val", "test")
 _SPLIT_HELP = (
     "split ratios, each from 0 to 1, summing to 1, for the files train, val and test in OUTPUT (see "
     "--format); a split of ratio 0 is not written (--split 0.9 0.1 0 writes train and val only); a "
@@ -79,14 +66,6 @@ def _mappings(pairs: list[str]) -> dict[str, str]:
     return validate_mappings(mappings)
 
 
-def _loader_class(source: str) -> type[DatasetLoader]:
-    source = check_source(source, "input")
-    extension = next((ext for ext in LOADERS if source.lower().endswith(ext)), None)
-    if extension is None:
-        raise ConfigurationError(f"input must end in .jsonl, .json or .csv, got {source!r}")
-    return LOADERS[extension]
-
-
 def _outputs(args: argparse.Namespace) -> dict[str, str]:
     """Return the file to write for each split ("all" without --split), each checked writable."""
     if not args.split:
@@ -98,12 +77,7 @@ def _outputs(args: argparse.Namespace) -> dict[str, str]:
     folder = check_source(args.output, "output")
     if folder.lower().rstrip("/").endswith((".jsonl", ".json")):
         raise ConfigurationError(f"with --split, output is a folder for the split files, got the file {folder!r}")
-    names = [f"{name}.{args.format or 'jsonl'}" for name, ratio in zip(SPLITS, args.split, strict=True) if ratio]
-    if folder.startswith("s3://"):
-        paths = [str(S3Uri.parse(folder, "output").join(name)) for name in names]
-    else:
-        paths = [os.path.join(folder, name) for name in names]
-    return {name.partition(".")[0]: check_target(path, "output") for name, path in zip(names, paths, strict=True)}
+    return split_targets(folder, tuple(args.split), "output", args.format or "jsonl")
 
 
 def run(argv: list[str] | None = None) -> list[str]:
@@ -113,22 +87,12 @@ def run(argv: list[str] | None = None) -> list[str]:
     checked to have rows, before the first file is written.
     """
     args = _parser().parse_args(argv)
-    loader_class = _loader_class(args.input)
-    mappings = _mappings(args.column)
+    loader = loader_class(args.input)(**_mappings(args.column))
     ratios = _split.check_ratios(*args.split) if args.split else None
     outputs = _outputs(args)
-    loader = loader_class(**mappings).load(args.input).transform(TrainingMethod[args.method], Model[args.model])
-    if ratios is None:
-        return [loader.save_data(outputs["all"])]
-    parts = dict(zip(SPLITS, loader.split_data(*ratios, seed=args.seed), strict=True))
-    for name in outputs:
-        if not len(parts[name]):
-            ratio = ratios[SPLITS.index(name)]
-            raise ConfigurationError(
-                f"the {name} split would be empty: {ratio:g} of {len(loader):,} rows is less than one row; "
-                f"give it a larger ratio, or 0 to write no {name} file"
-            )
-    return [parts[name].save_data(path) for name, path in outputs.items()]
+    method, model = TrainingMethod[args.method], Model[args.model]
+    written = prepare(loader, args.input, method, model, ratios, args.seed, outputs)
+    return [path for path, _ in written.values()]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, replace
+from typing import Any
 
 from airflow_provider_nova.core.enums import DeployPlatform, Model
 from airflow_provider_nova.core.errors import ConfigurationError
@@ -48,6 +49,30 @@ class DeployPlan:
     def endpoint_kind(self) -> str:
         """``on-demand deployment`` or ``provisioned throughput``."""
         return ENDPOINT_KIND[self.platform]
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON primitives only (for trigger kwargs); enums by name."""
+        out = asdict(self)
+        out["model"], out["platform"] = self.model.name, self.platform.name
+        return out
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> DeployPlan:
+        """The plan ``to_json`` gave, checked again as ``make_plan`` checks it."""
+        try:
+            plan = make_plan(
+                Model[data["model"]],
+                data["model_artifact_path"],
+                DeployPlatform[data["platform"]],
+                data["pt_units"],
+                data["endpoint_name"],
+                role_arn=data["role_arn"],
+                model_name=data["model_name"],
+            )
+            generated = bool(data["generated_model_name"]), bool(data["generated_endpoint_name"])
+        except (KeyError, TypeError) as exc:
+            raise ConfigurationError(f"not a deploy plan: {data!r} ({exc!r})") from None
+        return replace(plan, generated_model_name=generated[0], generated_endpoint_name=generated[1])
 
 
 def check_bedrock_name(name: object, field_name: str, bedrock_field: str) -> str:
