@@ -1,0 +1,110 @@
+"""The weekly retraining DAG end to end on the stand-in: with dag.test(), and in a real Airflow, deferred."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+DAGS = Path(__file__).parents[2] / "example_dags"
+DAG_ID = "nova_weekly_retraining"
+TASKS = ("prepare", "train", "evaluate_new", "evaluate_deployed", "decide", "batch_inference")
+FAST = {"poll_interval": 0.2, "margin": -1.0, "instance_count": 2}  # margin -1: always deploy
+
+
+def seed_inputs(endpoint_url: str) -> None:
+    """The raw conversations the DAG prepares and the prompts its batch inference answers."""
+    import boto3
+
+    from airflow_provider_nova.sandbox import rehearsal
+
+    s3 = boto3.client("s3", endpoint_url=endpoint_url, region_name="us-east-1")
+    raw = [
+        {"question": f"How do I reset my password ({n})?", "answer": f"Open Settings, then Security ({n})."}
+        for n in range(12)
+    ]
+    s3.put_object(
+        Bucket="my-bucket",
+        Key="raw/support-conversations.jsonl",
+        Body="".join(json.dumps(row) + "\n" for row in raw).encode(),
+    )
+    prompts = "".join(json.dumps(row) + "\n" for row in rehearsal.SAMPLE_GEN_QA_ROWS)
+    s3.put_object(Bucket="my-bucket", Key="nova/batch/prompts.jsonl", Body=prompts.encode())
+
+
+@pytest.fixture
+def inputs(account: dict[str, str], control: Any) -> dict[str, str]:
+    seed_inputs(account["endpoint_url"])
+    control.set_job_seconds(1)
+    control.set_bedrock_seconds(1)
+    return account
+
+
+def test_the_dag_retrains_evaluates_deploys_and_infers(
+    inputs: object, run_dag: Any, rehearsal_jobs: Any, control: Any
+) -> None:
+    result = run_dag("nova_weekly_retraining.py", DAG_ID, FAST)
+    assert result["state"] == "success", result["tasks"]
+    assert {t: result["tasks"][t] for t in (*TASKS, "deploy")} == {t: "success" for t in (*TASKS, "deploy")}
+    assert result["tasks"]["keep_deployed"] == "skipped"
+    xcoms = result["xcoms"]
+    train, new, old = (
+        xcoms["train.return_value"],
+        xcoms["evaluate_new.return_value"],
+        xcoms["evaluate_deployed.return_value"],
+    )
+    assert xcoms["prepare.return_value"]["rows"]["train"] == 12
+    assert train["status"] == "COMPLETED" and train["checkpoint_s3_path"].startswith("s3://")
+    assert set(new["metrics"]["results"]["all"]) >= {"accuracy"} and new["job_name"] != old["job_name"]
+    assert xcoms["decide.deployed_checkpoint"] == train["checkpoint_s3_path"]
+    assert xcoms["deploy.return_value"]["status"] in ("Active", "InService", "ACTIVE")
+    assert xcoms["batch_inference.return_value"]["status"] == "COMPLETED"
+    jobs = rehearsal_jobs()
+    assert sorted(jobs.values()) == ["Completed"] * 4, jobs
+    assert control.calls()["CreateTrainingJob"] == 4
+    uris = sorted(event["uri"] for event in result["events"])
+    assert uris == [
+        "bedrock://support-bot",
+        "s3://my-bucket/nova/checkpoints/support-bot",
+        "s3://my-bucket/nova/prepared/support-bot/",
+    ]
+    prepared = next(e for e in result["events"] if e["source_task_id"] == "prepare")
+    assert prepared["extra"]["rows"]["train"] == 12
+
+
+def test_the_dag_keeps_the_deployed_model_when_the_new_one_is_not_better_by_the_margin(
+    inputs: object, run_dag: Any
+) -> None:
+    result = run_dag("nova_weekly_retraining.py", DAG_ID, {**FAST, "margin": 1.0})
+    assert result["state"] == "success"
+    assert result["tasks"]["deploy"] == "skipped" and result["tasks"]["keep_deployed"] == "success"
+    assert result["tasks"]["batch_inference"] == "success"
+
+
+def test_the_dag_runs_deferred_in_a_real_airflow(inputs: dict[str, str], tmp_path: Path, control: Any) -> None:
+    from airflow_provider_nova.sandbox.airflow_stack import AirflowStack
+
+    conn = {
+        "conn_type": "aws",
+        "login": os.environ["AWS_ACCESS_KEY_ID"],
+        "password": os.environ["AWS_SECRET_ACCESS_KEY"],
+        "extra": {
+            "aws_session_token": os.environ["AWS_SESSION_TOKEN"],
+            "region_name": "us-east-1",
+            "endpoint_url": inputs["endpoint_url"],
+        },
+    }
+    env = {"AIRFLOW_CONN_AWS_DEFAULT": json.dumps(conn), "AWS_EC2_METADATA_DISABLED": "true"}
+    with AirflowStack(tmp_path / "airflow", DAGS, env) as stack:
+        stack.wait_for_dag(DAG_ID)
+        run_id = stack.trigger(DAG_ID, FAST)
+        state = stack.wait_for_run(DAG_ID, run_id, timeout=900)
+        tasks = stack.task_states(DAG_ID, run_id)
+        triggerer_log = (tmp_path / "airflow" / "process-logs" / "triggerer.log").read_text(errors="replace")
+    assert state == "success", tasks
+    assert {t: tasks[t] for t in (*TASKS, "deploy")} == {t: "success" for t in (*TASKS, "deploy")}
+    assert control.calls()["CreateTrainingJob"] == 4  # train, two evaluations, batch inference
+    assert "NovaJobTrigger" in triggerer_log and "NovaDeploymentTrigger" in triggerer_log
