@@ -45,6 +45,8 @@ class NovaJobTrigger(BaseTrigger):
     :param botocore_config: a botocore ``Config`` as a dict.
     :param poll_interval: seconds between status polls (shared with other waits; the shortest wins).
     :param timeout: give up after this many seconds (the job keeps running); no limit when None.
+    :param stop_on_kill: stop the job when a user kills the deferred task (off for a sensor that only
+        watches a job something else started).
     """
 
     def __init__(
@@ -57,6 +59,7 @@ class NovaJobTrigger(BaseTrigger):
         botocore_config: dict[str, Any] | None = None,
         poll_interval: float = 60,
         timeout: float | None = None,
+        stop_on_kill: bool = True,
     ) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
         check_poll(poll_interval, timeout)
@@ -67,6 +70,7 @@ class NovaJobTrigger(BaseTrigger):
         self.botocore_config = botocore_config
         self.poll_interval = poll_interval
         self.timeout = timeout
+        self.stop_on_kill = stop_on_kill
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
@@ -79,6 +83,7 @@ class NovaJobTrigger(BaseTrigger):
                 "botocore_config": self.botocore_config,
                 "poll_interval": self.poll_interval,
                 "timeout": self.timeout,
+                "stop_on_kill": self.stop_on_kill,
             },
         )
 
@@ -128,6 +133,8 @@ class NovaJobTrigger(BaseTrigger):
 
     async def on_kill(self) -> None:
         """Stop the job: the user marked the deferred task failed or success, or cleared it."""
+        if not self.stop_on_kill:
+            return
         ref = JobRef.from_json(self.job)
         self.log.info("Stopping %s because its task was killed", _what(ref))
         await asyncio.to_thread(lambda: self._jobs(ref).stop(ref))

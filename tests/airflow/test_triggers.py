@@ -58,6 +58,7 @@ def test_serialize_gives_json_primitives_that_rebuild_the_same_trigger() -> None
         "botocore_config": NO_RETRIES,
         "poll_interval": 30,
         "timeout": None,
+        "stop_on_kill": True,
     }
 
 
