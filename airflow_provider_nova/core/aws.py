@@ -152,3 +152,46 @@ def error_code(exc: BaseException) -> str | None:
         code: str | None = response.get("Error", {}).get("Code")
         return code
     return None
+
+
+# Service codes of throttling and of passing service trouble, and botocore's no-answer errors (by class
+# name, as aws_errors records them): calls that may well succeed when made again a little later.
+TRANSIENT_CODES = frozenset(
+    {
+        "Throttling",
+        "ThrottlingException",
+        "ThrottledException",
+        "RequestThrottledException",
+        "RequestThrottled",
+        "TooManyRequestsException",
+        "ProvisionedThroughputExceededException",
+        "RequestLimitExceeded",
+        "BandwidthLimitExceeded",
+        "SlowDown",
+        "PriorRequestNotComplete",
+        "RequestTimeout",
+        "RequestTimeoutException",
+        "InternalFailure",
+        "InternalError",
+        "InternalServerError",
+        "InternalServerException",
+        "ServiceUnavailable",
+        "ServiceUnavailableException",
+        "EndpointConnectionError",
+        "ConnectionClosedError",
+        "ConnectTimeoutError",
+        "ReadTimeoutError",
+        "ProxyConnectionError",
+        "HTTPClientError",
+        "ConnectionError",
+    }
+)
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether a failed AWS call is worth making again later: throttled, a 5xx answer, or no answer at all."""
+    if error_code(exc) in TRANSIENT_CODES:
+        return True
+    response = getattr(exc.__cause__ if isinstance(exc, AwsCallError) else exc, "response", None)
+    status = response.get("ResponseMetadata", {}).get("HTTPStatusCode") if isinstance(response, dict) else None
+    return isinstance(status, int) and status >= 500

@@ -1,14 +1,18 @@
 """The stand-in's WSGI application: moto's server with the Nova pieces moto lacks in front.
 
-SageMaker JSON calls named in ``SAGEMAKER_OPERATIONS`` are answered here; everything else goes to
-moto unchanged. ``/_sandbox/...`` is the control API tests and demos use to steer job outcomes.
+SageMaker JSON calls the app names in ``sagemaker`` are answered here; everything else goes to moto
+unchanged. ``/_sandbox/...`` is the control API tests and demos use to steer job outcomes, read how
+many training-job calls were answered, and make the next calls of an operation fail.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import threading
+from collections import Counter
 from collections.abc import Callable
+from http import HTTPStatus
 from typing import Any
 
 from airflow_provider_nova.sandbox import moto_state
@@ -18,6 +22,8 @@ from airflow_provider_nova.sandbox.training import TrainingJobs
 
 _REGION = re.compile(r"Credential=[^/]+/\d{8}/([a-z0-9-]+)/")
 CONTROL_PREFIX = "/_sandbox/"
+# The calls counted: each answered one under its name, each refused one under "<name>.failed".
+COUNTED = ("CreateTrainingJob", "DescribeTrainingJob", "ListTrainingJobs", "StopTrainingJob")
 
 
 def request_region(environ: dict[str, Any]) -> str:
@@ -40,6 +46,9 @@ class SandboxApp:
             "StopTrainingJob": lambda region, req: jobs.stop(region, req.get("TrainingJobName", "")),
             "ListTrainingJobs": jobs.list_jobs,
         }
+        self._lock = threading.Lock()
+        self.calls: Counter[str] = Counter()
+        self.faults: dict[str, list[tuple[str, int]]] = {}  # operation -> (code, HTTP status) per call to fail
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         self.jobs.advance_all()  # a finished job's outputs exist before any read that follows
@@ -51,8 +60,47 @@ class SandboxApp:
         if service == "SageMaker" and operation in self.sagemaker:
             handler = self.sagemaker[operation]
             region = request_region(environ)
-            return self._respond(start_response, lambda: handler(region, _json_body(environ)))
+            return self._respond(start_response, lambda: self._answer(operation, handler, region, environ))
         return self.moto_app(environ, start_response)
+
+    def _answer(
+        self,
+        operation: str,
+        handler: Callable[[str, dict[str, Any]], dict[str, Any]],
+        region: str,
+        environ: dict[str, Any],
+    ) -> dict[str, Any]:
+        """Answer one SageMaker call (or fail it as injected), counting it when it is a training-job call."""
+        with self._lock:
+            fault = self.faults.get(operation, []).pop(0) if self.faults.get(operation) else None
+        try:
+            if fault is not None:
+                raise ServiceError(
+                    fault[0], f"{operation} failed on purpose (fault injected by the stand-in)", fault[1]
+                )
+            answer = handler(region, _json_body(environ))
+        except ServiceError:
+            self._count(f"{operation}.failed")
+            raise
+        self._count(operation)
+        return answer
+
+    def _count(self, name: str) -> None:
+        if name.split(".")[0] in COUNTED:
+            with self._lock:
+                self.calls[name] += 1
+
+    def _inject(self, body: dict[str, Any]) -> dict[str, Any]:
+        operation, code = body.get("operation"), body.get("code")
+        count, status = body.get("count", 1), body.get("status", 400)
+        if operation not in self.sagemaker or not isinstance(code, str) or not code:
+            raise validation(f"faults need an operation of {', '.join(sorted(self.sagemaker))} and an error code")
+        statuses = [s.value for s in HTTPStatus if s.value >= 400]
+        if not isinstance(count, int) or count < 1 or status not in statuses:
+            raise validation("faults need a count of at least 1 and an HTTP error status (400-599)")
+        with self._lock:
+            self.faults.setdefault(operation, []).extend([(code, status)] * count)
+        return {"operation": operation, "pending": len(self.faults[operation])}
 
     def _control(self, environ: dict[str, Any], route: str) -> dict[str, Any]:
         body = _json_body(environ)
@@ -63,6 +111,9 @@ class SandboxApp:
         if parts == ["reset"]:
             moto_state.reset()
             self.jobs.reset()
+            with self._lock:
+                self.calls.clear()
+                self.faults.clear()
             self.hub.reset()
             seeded = seed_account(body["account"], region) if isinstance(body.get("account"), dict) else {}
             return {"reset": True, **seeded}
@@ -70,6 +121,11 @@ class SandboxApp:
             if "job_seconds" in body:
                 self.jobs.job_seconds = float(body["job_seconds"])
             return {"job_seconds": self.jobs.job_seconds}
+        if parts == ["calls"]:
+            with self._lock:
+                return {"calls": dict(self.calls)}
+        if parts == ["faults"]:
+            return self._inject(body)
         if len(parts) == 3 and parts[0] == "training-jobs" and parts[2] in ("complete", "fail"):
             outcome = "Completed" if parts[2] == "complete" else "Failed"
             return self.jobs.force(region, parts[1], outcome, body.get("reason"))
@@ -79,7 +135,7 @@ class SandboxApp:
         try:
             status, payload = "200 OK", call()
         except ServiceError as err:
-            status = f"{err.status} {'Not Found' if err.status == 404 else 'Bad Request'}"
+            status = f"{err.status} {HTTPStatus(err.status).phrase}"
             payload = {"__type": err.code, "message": err.message}
         body = json.dumps(payload).encode()
         start_response(status, [("Content-Type", "application/x-amz-json-1.1"), ("Content-Length", str(len(body)))])

@@ -148,6 +148,22 @@ class SandboxControl:
     def fail_job(self, name: str, reason: str | None = None) -> str:
         return str(self._post(f"training-jobs/{name}/fail", {"reason": reason})["TrainingJobStatus"])
 
+    def calls(self) -> dict[str, int]:
+        """How many training-job calls the stand-in answered since the last reset, by operation.
+
+        ``CreateTrainingJob``, ``DescribeTrainingJob``, ``ListTrainingJobs`` and ``StopTrainingJob``
+        count answered calls (a create counts only when it created the job); a call answered with an
+        error counts under ``"<operation>.failed"``. Operations never called are absent.
+        """
+        return {str(k): int(v) for k, v in self._post("calls")["calls"].items()}
+
+    def fail_next(self, operation: str, code: str, count: int = 1, status: int = 400) -> None:
+        """Answer the next ``count`` SageMaker ``operation`` calls with error ``code`` and HTTP ``status``.
+
+        For testing how callers ride out throttling (``ThrottlingException``) or a 5xx; forgotten on reset.
+        """
+        self._post("faults", {"operation": operation, "code": code, "count": count, "status": status})
+
     def bedrock_ready(self, arn: str) -> str:
         """Make a Bedrock custom model, deployment or throughput reach its final state now."""
         return str(self._post("bedrock/ready", {"arn": arn})["status"])

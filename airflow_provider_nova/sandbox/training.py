@@ -9,6 +9,8 @@ SageMaker does, with a ``FailureReason``. ``StopTrainingJob`` moves it to ``Stop
 
 from __future__ import annotations
 
+import base64
+import json
 import re
 import threading
 import time
@@ -44,6 +46,39 @@ class Job:
     @property
     def arn(self) -> str:
         return f"arn:aws:sagemaker:{self.region}:{moto_state.ACCOUNT_ID}:training-job/{self.name.lower()}"
+
+
+_SORT_FIELDS = {"Name": "name", "CreationTime": "created", "Status": "status"}
+
+
+def _ordered(jobs: list[Job], request: dict[str, Any]) -> list[Job]:
+    """The jobs ``NameContains`` and ``CreationTimeAfter`` keep, in ``SortBy``/``SortOrder`` order.
+
+    The order is CreationTime, Ascending unless asked otherwise.
+    """
+    by, order = request.get("SortBy", "CreationTime"), request.get("SortOrder", "Ascending")
+    if by not in _SORT_FIELDS or order not in ("Ascending", "Descending"):
+        raise validation(f"SortBy must be one of {', '.join(_SORT_FIELDS)} and SortOrder Ascending or Descending")
+    contains, after = request.get("NameContains"), request.get("CreationTimeAfter")
+    kept = [j for j in jobs if (not contains or contains in j.name) and (after is None or j.created > float(after))]
+    field = _SORT_FIELDS[by]
+    return sorted(kept, key=lambda j: (getattr(j, field), j.name), reverse=order == "Descending")
+
+
+def _page_token(start: int) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"start": start}).encode()).decode()
+
+
+def _page_start(token: Any) -> int:
+    if token is None:
+        return 0
+    try:
+        start = json.loads(base64.urlsafe_b64decode(str(token).encode()))["start"]
+    except (ValueError, KeyError, TypeError):
+        raise validation(f"Invalid pagination token {token!r}") from None
+    if not isinstance(start, int) or start < 0:
+        raise validation(f"Invalid pagination token {token!r}")
+    return start
 
 
 def _split_s3(uri: str) -> tuple[str, str]:
@@ -136,23 +171,40 @@ class TrainingJobs:
         return {}
 
     def list_jobs(self, region: str, request: dict[str, Any]) -> dict[str, Any]:
-        jobs = [j for (r, _), j in sorted(self._jobs.items(), key=lambda kv: -kv[1].created) if r == region]
-        for job in jobs:
-            self.advance(job)
-        contains = request.get("NameContains")
+        """``ListTrainingJobs`` as SageMaker pages it.
+
+        ``NameContains`` and ``CreationTimeAfter`` select the jobs; each page is a window of ``MaxResults``
+        (default 10, at most 100) of them in ``SortBy``/``SortOrder`` order (default CreationTime,
+        Ascending), and ``StatusEquals`` then filters the window: a page may hold fewer rows than
+        ``MaxResults``, even none, and still carry a ``NextToken``.
+        """
+        limit = request.get("MaxResults", 10)
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 100:
+            raise validation(f"Value '{limit}' at 'maxResults' failed to satisfy constraint: 1 <= value <= 100")
+        start = _page_start(request.get("NextToken"))
+        with self._lock:
+            jobs = [j for (r, _), j in self._jobs.items() if r == region]
+            for job in jobs:
+                self.advance(job)
+        selected = _ordered(jobs, request)
+        window = selected[start : start + limit]
         status = request.get("StatusEquals")
-        rows = [
-            {
-                "TrainingJobName": j.name,
-                "TrainingJobArn": j.arn,
-                "CreationTime": j.created,
-                "TrainingJobStatus": j.status,
-                "LastModifiedTime": j.ended or j.created,
-            }
-            for j in jobs
-            if (not contains or contains in j.name) and (not status or status == j.status)
-        ]
-        return {"TrainingJobSummaries": rows[: int(request.get("MaxResults", 100))]}
+        answer: dict[str, Any] = {
+            "TrainingJobSummaries": [
+                {
+                    "TrainingJobName": j.name,
+                    "TrainingJobArn": j.arn,
+                    "CreationTime": j.created,
+                    "TrainingJobStatus": j.status,
+                    "LastModifiedTime": j.ended or j.created,
+                }
+                for j in window
+                if not status or status == j.status
+            ]
+        }
+        if start + limit < len(selected):
+            answer["NextToken"] = _page_token(start + limit)
+        return answer
 
     # -- control API -------------------------------------------------------------------------
     def force(self, region: str, name: str, outcome: str, reason: str | None = None) -> dict[str, Any]:

@@ -56,3 +56,20 @@ class TaskInstance:
 @pytest.fixture
 def context() -> dict[str, Any]:
     return {"ti": TaskInstance(), "task_state_store": StateStore()}
+
+
+@pytest.fixture
+def start_smtj_job(account: dict[str, str], aws: Any) -> Any:
+    """Start an SFT training job on the stand-in through the core; returns its ``JobRef`` JSON."""
+    from airflow_provider_nova.core import Model, NovaModelCustomizer, SMTJRuntimeManager, TrainingMethod
+
+    infra = SMTJRuntimeManager("ml.p5.48xlarge", 2, clients=aws)
+    customizer = NovaModelCustomizer(
+        Model.NOVA_MICRO, TrainingMethod.SFT_LORA, infra, "s3://my-bucket/training-data/", "s3://my-bucket/out/"
+    )
+
+    def start(name: str) -> dict[str, str]:
+        customizer.train(name)
+        return infra.jobs.ref(name).to_json()
+
+    return start

@@ -86,3 +86,28 @@ def test_a_service_error_keeps_the_service_code(aws: AwsClients) -> None:
     with pytest.raises(AwsCallError, match=failed) as info, aws_errors("DescribeTrainingJob"):
         aws.sagemaker.describe_training_job(TrainingJobName="never-started")
     assert info.value.code == "ValidationException"
+
+
+@pytest.mark.parametrize(
+    ("code", "status", "transient"),
+    [
+        ("ThrottlingException", 400, True),
+        ("InternalFailure", 500, True),
+        ("SomethingNew", 503, True),  # any 5xx answer
+        ("EndpointConnectionError", None, True),  # no answer at all
+        ("ValidationException", 400, False),
+        ("AccessDeniedException", 403, False),
+    ],
+)
+def test_throttling_5xx_and_no_answer_are_transient(code: str, status: int | None, transient: bool) -> None:
+    from botocore.exceptions import ClientError
+
+    from airflow_provider_nova.core.aws import is_transient
+
+    error = AwsCallError("ListTrainingJobs", code, "m")
+    if status is not None:
+        error.__cause__ = ClientError(
+            {"Error": {"Code": code}, "ResponseMetadata": {"HTTPStatusCode": status}}, "ListTrainingJobs"
+        )
+    assert is_transient(error) is transient
+    assert is_transient(ValueError("not an AWS call")) is False

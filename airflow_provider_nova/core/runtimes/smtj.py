@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import yaml
@@ -84,6 +85,7 @@ class TrainingJobs:
 
     def __init__(self, clients: AwsClients) -> None:
         self.clients = clients
+        self._created: dict[str, datetime] = {}  # creation times of jobs seen in a list, to start the next one there
 
     def ref(self, job_name: str) -> JobRef:
         return JobRef(Platform.SMTJ, job_name, self.clients.region_name)
@@ -118,6 +120,8 @@ class TrainingJobs:
     def _describe(self, job_name: str) -> dict[str, Any]:
         with aws_errors("DescribeTrainingJob"):
             answer: dict[str, Any] = self.clients.sagemaker.describe_training_job(TrainingJobName=job_name)
+        if isinstance(answer.get("CreationTime"), datetime):
+            self._created[job_name] = answer["CreationTime"]
         return answer
 
     def describe(self, ref: JobRef) -> JobState:
@@ -131,23 +135,45 @@ class TrainingJobs:
         return JobSettings(str(answer["OutputDataConfig"]["S3OutputPath"]), None if seconds is None else int(seconds))
 
     def describe_many(self, job_names: list[str]) -> dict[str, JobState]:
-        """States of many jobs with one ``ListTrainingJobs`` page (and a describe only for those that ended).
+        """States of many jobs: the running ones from ``ListTrainingJobs``, a describe for each other one.
 
-        Jobs the page does not show (older than it reaches) are described one by one.
+        Only jobs listed as ``InProgress`` are taken from the list; a named job it does not show has left
+        ``InProgress`` (Completed, Failed, Stopping, Stopped) or does not exist, and is described once.
         """
-        with aws_errors("ListTrainingJobs"):
-            page = self.clients.sagemaker.list_training_jobs(
-                MaxResults=100, SortBy="CreationTime", SortOrder="Descending"
-            )
-        listed = map_training_job_page(page.get("TrainingJobSummaries", []))
-        states: dict[str, JobState] = {}
-        for name in job_names:
-            seen = listed.get(name)
-            if seen is not None and not seen[0].is_terminal:
-                states[name] = JobState(seen[0], seen[1])
-            else:
-                states[name] = self.describe(self.ref(name))
-        return states
+        self._created = {name: self._created[name] for name in job_names if name in self._created}
+        running = self._in_progress(set(job_names))
+        return {name: running[name] if name in running else self.describe(self.ref(name)) for name in job_names}
+
+    def _in_progress(self, wanted: set[str]) -> dict[str, JobState]:
+        """The ``wanted`` jobs listed as ``InProgress``, following pages until each was seen or none is left.
+
+        SageMaker takes a window of ``MaxResults`` jobs of any status (newest first here) and then keeps
+        the InProgress ones, so a page can be short or empty and still have a next one. Once every wanted
+        job's creation time is known, the list starts there (``CreationTimeAfter``) instead of at the
+        account's first job.
+        """
+        request: dict[str, Any] = {
+            "MaxResults": 100,
+            "StatusEquals": "InProgress",
+            "SortBy": "CreationTime",
+            "SortOrder": "Descending",
+        }
+        if wanted and wanted <= self._created.keys():
+            request["CreationTimeAfter"] = min(self._created[name] for name in wanted) - timedelta(seconds=1)
+        found: dict[str, JobState] = {}
+        while wanted - found.keys():
+            with aws_errors("ListTrainingJobs"):
+                page = self.clients.sagemaker.list_training_jobs(**request)
+            summaries = page.get("TrainingJobSummaries", [])
+            for row in summaries:
+                if row["TrainingJobName"] in wanted and isinstance(row.get("CreationTime"), datetime):
+                    self._created[row["TrainingJobName"]] = row["CreationTime"]
+            listed = map_training_job_page(summaries)
+            found.update({name: JobState(*listed[name]) for name in wanted & listed.keys()})
+            if not page.get("NextToken"):
+                break
+            request["NextToken"] = page["NextToken"]
+        return found
 
     def stop(self, ref: JobRef) -> None:
         try:
