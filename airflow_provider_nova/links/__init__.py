@@ -1,0 +1,24 @@
+"""Console links for Nova tasks: the SageMaker training job, its logs, the Bedrock model and its deployment.
+
+Importing this package loads only ``airflow.sdk`` and the standard library.
+"""
+
+from __future__ import annotations
+
+from airflow_provider_nova.links.base import NovaConsoleLink, console_domain
+from airflow_provider_nova.links.bedrock import BedrockCustomModelLink, BedrockDeploymentLink
+from airflow_provider_nova.links.sagemaker import (
+    SageMakerTrainingJobLink,
+    TrainingJobLogsLink,
+    persist_training_job_links,
+)
+
+__all__ = [
+    "BedrockCustomModelLink",
+    "BedrockDeploymentLink",
+    "NovaConsoleLink",
+    "SageMakerTrainingJobLink",
+    "TrainingJobLogsLink",
+    "console_domain",
+    "persist_training_job_links",
+]
