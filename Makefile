@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 CONSTRAINTS := .ci/constraints.txt
 PIP := $(BIN)/python -m pip
 
-.PHONY: demo test lint typecheck unit sandbox bench clean constraints
+.PHONY: demo test lint typecheck unit sandbox bench bench-import clean constraints
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,10 @@ sandbox: $(VENV)/.installed-sandbox
 ## bench: the dataset preparation benchmark (ROWS=1000000 by default)
 bench: $(VENV)/.installed-dev
 	$(BIN)/python benchmarks/dataset_prep.py $(if $(ROWS),--rows $(ROWS),)
+
+## bench-import: what importing the provider's operators adds to a DAG parse, beside the amazon SageMaker operator
+bench-import: $(VENV)/.installed-dev
+	$(BIN)/python benchmarks/import_cost.py
 
 ## constraints: re-pin .ci/constraints.txt from the current .venv (do this on purpose, then commit)
 constraints: $(VENV)/.installed-dev
