@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import Asset
 from airflow.sdk.configuration import conf
 
+from airflow_provider_nova.links.bedrock import BedrockCustomModelLink, BedrockDeploymentLink
 from airflow_provider_nova.operators.base import NovaBaseOperator, aws_template_fields
 from airflow_provider_nova.operators.values import as_bool, as_float, as_int, member, optional_text
 
@@ -49,6 +50,7 @@ class NovaDeployOperator(NovaBaseOperator):
     :param max_wait: seconds each wait (the model's, then the deployment's) may take; None: no limit (templated).
     """
 
+    operator_extra_links = (BedrockCustomModelLink(), BedrockDeploymentLink())
     template_fields = aws_template_fields(
         "model",
         "model_artifact_path",
@@ -98,6 +100,7 @@ class NovaDeployOperator(NovaBaseOperator):
         deployer = self._deployer()
         plan = self._plan(deployer)
         model = self._step(plan, [], lambda: deployer.start_model(plan))
+        self._link(context, BedrockCustomModelLink, deployer, model_arn=model.arn)
         self.log.info("Custom model %s (%s)", model.arn, "created" if model.created else "found from an earlier try")
         self._wait_or_defer(deployer, plan, [model], "model", "execute_model_ready")
         return self._deploy(deployer, plan, model, context)
@@ -129,6 +132,9 @@ class NovaDeployOperator(NovaBaseOperator):
 
     def _deploy(self, deployer: BedrockDeployer, plan: DeployPlan, model: Started, context: Context) -> dict[str, Any]:
         endpoint = self._step(plan, [model], lambda: deployer.start_endpoint(plan, model.arn))
+        self._link(
+            context, BedrockDeploymentLink, deployer, arn=endpoint.arn, model_arn=model.arn, platform=plan.platform.name
+        )
         self.log.info("%s %s (%s)", plan.endpoint_kind, endpoint.arn, "created" if endpoint.created else "found")
         steps = [model, endpoint]
         if not as_bool(self.wait_for_completion, "wait_for_completion"):
@@ -261,6 +267,9 @@ class NovaDeployOperator(NovaBaseOperator):
     def _max_wait(self) -> float | None:
         text = optional_text(self.max_wait)
         return None if text is None else as_float(text, "max_wait", minimum=0.001)
+
+    def _link(self, context: Context, link: Any, deployer: BedrockDeployer, **fields: Any) -> None:
+        link.persist(context, self, deployer.clients.region_name, self.hook.conn_partition, **fields)
 
     def _step(self, plan: DeployPlan, steps: list[Started], call: Callable[[], Any]) -> Any:
         """Run one Bedrock call; any failure becomes a DeploymentError listing the ARNs that exist."""

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk.configuration import conf
 
+from airflow_provider_nova.links.sagemaker import SageMakerTrainingJobLink, TrainingJobLogsLink
 from airflow_provider_nova.operators.base import NovaBaseOperator, aws_template_fields
 from airflow_provider_nova.operators.naming import job_name_for, next_free_name
 from airflow_provider_nova.operators.values import as_bool, as_float, as_int, member, optional_text
@@ -85,6 +86,7 @@ class NovaJobOperator(NovaBaseOperator):
         "max_wait",
     )
     template_fields_renderers = {"overrides": "json"}
+    operator_extra_links = (SageMakerTrainingJobLink(), TrainingJobLogsLink())
     ui_color = "#f3e8ff"
     job_kind = "job"
 
@@ -160,7 +162,7 @@ class NovaJobOperator(NovaBaseOperator):
 
             self.defer(
                 trigger=NovaJobTrigger(
-                    launched.ref.to_json(), **self.aws_kwargs, poll_interval=self.poll_interval, timeout=timeout
+                    launched.ref.to_json(), **self.aws_kwargs, poll_interval=float(self.poll_interval), timeout=timeout
                 ),
                 method_name="execute_complete",
                 kwargs={"output_s3_path": launched.output_s3_path},
@@ -284,6 +286,11 @@ class NovaJobOperator(NovaBaseOperator):
     # -- hooks for links and assets -----------------------------------------------------------
     def persist_links(self, context: Any, ref: JobRef) -> None:
         """Store the console links of the job before waiting, so they show while it runs."""
+        from airflow_provider_nova.links import persist_training_job_links
+
+        persist_training_job_links(
+            context, self, region_name=ref.region, aws_partition=self.hook.conn_partition, job_name=ref.job_name
+        )
 
     def emit_outlets(self, context: Any, result: dict[str, Any]) -> None:
         """Put the result on each declared outlet Asset's event."""

@@ -140,6 +140,7 @@ class SandboxControl:
         return self._post("reset", {"account": account})
 
     def set_job_seconds(self, seconds: float) -> None:
+        """How long new jobs stay InProgress (back to the start value on reset)."""
         self._post("config", {"job_seconds": seconds})
 
     def complete_job(self, name: str) -> str:

@@ -90,7 +90,7 @@ class TrainingJobs:
     """The training jobs of the stand-in, across regions."""
 
     def __init__(self, job_seconds: float = 5.0, clock: Callable[[], float] = time.time) -> None:
-        self.job_seconds = job_seconds
+        self.job_seconds = self.start_seconds = job_seconds
         self.clock = clock
         self._jobs: dict[tuple[str, str], Job] = {}
         self._lock = threading.RLock()
@@ -218,8 +218,10 @@ class TrainingJobs:
         return {"TrainingJobStatus": job.status}
 
     def reset(self) -> None:
+        """Forget every job; jobs last ``job_seconds`` as at start again."""
         with self._lock:
             self._jobs.clear()
+            self.job_seconds = self.start_seconds
 
     def advance_all(self) -> None:
         for job in list(self._jobs.values()):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from airflow_provider_nova.sensors.deployment import NovaDeploymentSensor
 from airflow_provider_nova.sensors.job import NovaJobSensor
 
-__all__ = ["NovaJobSensor"]
+__all__ = ["NovaDeploymentSensor", "NovaJobSensor"]
