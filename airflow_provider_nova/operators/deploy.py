@@ -106,11 +106,16 @@ class NovaDeployOperator(NovaBaseOperator):
         return self._deploy(deployer, plan, model, context)
 
     def execute_model_ready(
-        self, context: Context, event: dict[str, Any], plan: dict[str, Any], model: dict[str, Any]
+        self,
+        context: Context,
+        event: dict[str, Any],
+        plan: dict[str, Any] | None = None,
+        model: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         """Resume once the custom model is Active (or failed): deploy it."""
         from airflow_provider_nova.core.deploy import DeployPlan, Started
 
+        plan, model = _carried(event, "plan", plan), _carried(event, "model", model)
         deploy_plan, started = DeployPlan.from_json(plan), Started.from_json(model)
         self._check_event(event, deploy_plan, [started])
         return self._deploy(self._deployer(), deploy_plan, started, context)
@@ -119,13 +124,15 @@ class NovaDeployOperator(NovaBaseOperator):
         self,
         context: Context,
         event: dict[str, Any],
-        plan: dict[str, Any],
-        model: dict[str, Any],
-        endpoint: dict[str, Any],
+        plan: dict[str, Any] | None = None,
+        model: dict[str, Any] | None = None,
+        endpoint: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         """Resume once the deployment is ready (or failed): return its result."""
         from airflow_provider_nova.core.deploy import DeployPlan, Started
 
+        plan, model = _carried(event, "plan", plan), _carried(event, "model", model)
+        endpoint = _carried(event, "endpoint", endpoint)
         deploy_plan, steps = DeployPlan.from_json(plan), [Started.from_json(model), Started.from_json(endpoint)]
         self._check_event(event, deploy_plan, steps)
         return self._finish(self._deployer(), deploy_plan, steps, context)
@@ -174,6 +181,7 @@ class NovaDeployOperator(NovaBaseOperator):
         from airflow_provider_nova.triggers.deployment import NovaDeploymentTrigger
 
         names = ("model", "endpoint")
+        carry = {"plan": plan.to_json(), **{name: s.to_json() for name, s in zip(names, steps, strict=False)}}
         self.defer(
             trigger=NovaDeploymentTrigger(
                 resource,
@@ -181,10 +189,11 @@ class NovaDeployOperator(NovaBaseOperator):
                 platform=plan.platform.name,
                 poll_interval=self._poll_seconds(),
                 timeout=self._max_wait(),
+                carry=carry,
                 **self.aws_kwargs,
             ),
             method_name=method_name,
-            kwargs={"plan": plan.to_json(), **{name: s.to_json() for name, s in zip(names, steps, strict=False)}},
+            kwargs=carry,
         )
 
     def _wait(
@@ -306,3 +315,15 @@ class NovaDeployOperator(NovaBaseOperator):
             if isinstance(outlet, Asset):
                 context["outlet_events"][outlet].extra = dict(xcom)
         return xcom
+
+
+def _carried(event: Any, name: str, given: dict[str, Any] | None) -> dict[str, Any]:
+    """A value the deferral passed on: from ``defer(kwargs=...)``, else from the event's ``carry``."""
+    if given is not None:
+        return given
+    carried = (event.get("carry") or {}).get(name) if isinstance(event, dict) else None
+    if not isinstance(carried, dict):
+        from airflow_provider_nova.core.errors import NovaError
+
+        raise NovaError(f"the deployment trigger's event does not carry {name!r}: {event!r}")
+    return carried

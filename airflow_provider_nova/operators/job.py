@@ -170,14 +170,20 @@ class NovaJobOperator(NovaBaseOperator):
         state = self._wait(launched.ref, timeout)
         return self._finish(context, launched.ref, launched.output_s3_path, state)
 
-    def execute_complete(self, context: Any, event: dict[str, Any], output_s3_path: str) -> dict[str, Any]:
-        """Resume after the trigger's event: the job's result, or the service's reason it failed."""
+    def execute_complete(
+        self, context: Any, event: dict[str, Any], output_s3_path: str | None = None
+    ) -> dict[str, Any]:
+        """Resume after the trigger's event: the job's result, or the service's reason it failed.
+
+        ``output_s3_path`` comes from the deferral; when a runner does not pass it on, it is read back from the job.
+        """
         from airflow_provider_nova.core.lifecycle import JobRef
         from airflow_provider_nova.triggers.job import check_event
 
         state = check_event(event)  # refuses an event without its job
         self._ref = JobRef.from_json(event["job"])
-        return self._finish(context, self._ref, output_s3_path, state)
+        output = output_s3_path or self._jobs().settings(self._ref).output_s3_path
+        return self._finish(context, self._ref, output, state)
 
     def on_kill(self) -> None:
         """Stop the job this try started or re-attached to."""

@@ -72,6 +72,8 @@ class NovaDeploymentTrigger(BaseTrigger):
     :param platform: for endpoints, the ``DeployPlatform`` name: ``BEDROCK_OD`` or ``BEDROCK_PT``.
     :param poll_interval: seconds between status checks.
     :param timeout: seconds to wait before a ``timeout`` event (None: no limit); Bedrock goes on creating.
+    :param carry: JSON the event hands back unchanged, for the method that resumes (runners that
+        drop ``defer(kwargs=...)`` once an event exists, as ``dag.test()`` does, still pass it on).
     :raises ConfigurationError: an unknown resource or platform, or a bad interval or timeout.
     """
 
@@ -87,6 +89,7 @@ class NovaDeploymentTrigger(BaseTrigger):
         botocore_config: dict[str, Any] | None = None,
         poll_interval: float = 30,
         timeout: float | None = None,
+        carry: dict[str, Any] | None = None,
     ) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
         _check(resource, platform, poll_interval, timeout)
@@ -99,6 +102,7 @@ class NovaDeploymentTrigger(BaseTrigger):
         self.botocore_config = botocore_config
         self.poll_interval = poll_interval
         self.timeout = timeout
+        self.carry = carry
         self.clock: Callable[[], float] = time.monotonic  # replaced in tests; not serialised
         self.sleep: Callable[[float], Any] = asyncio.sleep
 
@@ -115,6 +119,7 @@ class NovaDeploymentTrigger(BaseTrigger):
                 "botocore_config": self.botocore_config,
                 "poll_interval": self.poll_interval,
                 "timeout": self.timeout,
+                "carry": self.carry,
             },
         )
 
@@ -182,6 +187,7 @@ class NovaDeploymentTrigger(BaseTrigger):
                 "state": None if state is None else state.to_json(),
                 "message": message,
                 "waited_seconds": round(self.clock() - start, 3),
+                **({"carry": self.carry} if self.carry is not None else {}),
             }
         )
 
