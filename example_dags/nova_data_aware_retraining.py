@@ -15,9 +15,9 @@ from airflow.sdk import Asset, Param, dag
 from airflow_provider_nova.operators import NovaPrepareDatasetOperator, NovaTrainOperator
 
 BUCKET = "s3://my-bucket"
-PREPARED = Asset(f"{BUCKET}/nova/prepared/support-bot/")
+PREPARED = Asset(f"{BUCKET}/nova/prepared/support-bot")
 CHECKPOINTS = Asset(f"{BUCKET}/nova/checkpoints/support-bot")
-EVENT = "triggering_asset_events[ '" + PREPARED.uri + "' ][-1].extra"
+EVENT = "(triggering_asset_events.values() | first | last).extra"  # the newest event of the one Asset
 
 
 @dag(
@@ -34,7 +34,7 @@ def nova_prepare_support_data() -> None:
         source_path="{{ params.raw_data }}",
         model="NOVA_MICRO",
         method="SFT_LORA",
-        output_s3_path=PREPARED.uri,
+        output_s3_path=PREPARED.uri + "/",
         outlets=[PREPARED],
     )
 

@@ -29,7 +29,7 @@ from airflow_provider_nova.operators import (
 BUCKET = "s3://my-bucket"
 CHECKPOINTS = Asset(f"{BUCKET}/nova/checkpoints/support-bot", extra={"model": "NOVA_MICRO"})
 DEPLOYED = Asset("bedrock://support-bot", extra={"model": "NOVA_MICRO"})
-PREPARED = Asset(f"{BUCKET}/nova/prepared/support-bot/")
+PREPARED = Asset(f"{BUCKET}/nova/prepared/support-bot")
 CHECKPOINT = "{{ ti.xcom_pull(task_ids='train')['checkpoint_s3_path'] }}"
 # The checkpoint deployed before this run (empty on the first run: the base model), and after the decision.
 DEPLOYED_BEFORE = "{{ ti.xcom_pull(task_ids='decide', key='deployed_checkpoint', include_prior_dates=True) or '' }}"
@@ -119,7 +119,7 @@ def nova_weekly_retraining() -> None:
         task_id="deploy",
         model="NOVA_MICRO",
         deploy_platform="BEDROCK_OD",
-        endpoint_name="support-bot-{{ ds_nodash }}",
+        endpoint_name="support-bot-{{ dag_run.run_after.strftime('%Y%m%d-%H%M%S') }}",  # one per run, same on retry
         model_artifact_path=CHECKPOINT,
         poll_interval="{{ params.poll_interval }}",
         deferrable=True,

@@ -185,6 +185,16 @@ class AirflowStack:
         rows = _json_rows(self.airflow("tasks", "states-for-dag-run", dag_id, run_id, "-o", "json"))
         return {str(row["task_id"]): str(row["state"]) for row in rows}
 
+    def wait_for_any_run(self, dag_id: str, timeout: float = 120) -> str:
+        """Until ``dag_id`` has a run (scheduled by an Asset, say); the newest run's id."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            rows = _json_rows(self.airflow("dags", "list-runs", dag_id, "-o", "json"))
+            if rows:
+                return str(rows[0]["run_id"])
+            time.sleep(2)
+        raise TimeoutError(f"{dag_id} had no run within {timeout:.0f} s")
+
     def wait_for_run(self, dag_id: str, run_id: str, timeout: float = 600, poll: float = 3) -> str:
         """Until the run ends; its final state."""
         deadline = time.monotonic() + timeout

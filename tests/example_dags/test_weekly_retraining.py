@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -67,9 +68,9 @@ def test_the_dag_retrains_evaluates_deploys_and_infers(
     assert control.calls()["CreateTrainingJob"] == 4
     uris = sorted(event["uri"] for event in result["events"])
     assert uris == [
-        "bedrock://support-bot",
+        "bedrock://support-bot/",  # Airflow normalises a URI with no path
         "s3://my-bucket/nova/checkpoints/support-bot",
-        "s3://my-bucket/nova/prepared/support-bot/",
+        "s3://my-bucket/nova/prepared/support-bot",
     ]
     prepared = next(e for e in result["events"] if e["source_task_id"] == "prepare")
     assert prepared["extra"]["rows"]["train"] == 12
@@ -84,9 +85,8 @@ def test_the_dag_keeps_the_deployed_model_when_the_new_one_is_not_better_by_the_
     assert result["tasks"]["batch_inference"] == "success"
 
 
-def test_the_dag_runs_deferred_in_a_real_airflow(inputs: dict[str, str], tmp_path: Path, control: Any) -> None:
-    from airflow_provider_nova.sandbox.airflow_stack import AirflowStack
-
+def stack_env(endpoint_url: str) -> dict[str, str]:
+    """The ``aws_default`` connection to the stand-in; only runs that are triggered or Asset-scheduled."""
     conn = {
         "conn_type": "aws",
         "login": os.environ["AWS_ACCESS_KEY_ID"],
@@ -94,17 +94,50 @@ def test_the_dag_runs_deferred_in_a_real_airflow(inputs: dict[str, str], tmp_pat
         "extra": {
             "aws_session_token": os.environ["AWS_SESSION_TOKEN"],
             "region_name": "us-east-1",
-            "endpoint_url": inputs["endpoint_url"],
+            "endpoint_url": endpoint_url,
         },
     }
-    env = {"AIRFLOW_CONN_AWS_DEFAULT": json.dumps(conn), "AWS_EC2_METADATA_DISABLED": "true"}
-    with AirflowStack(tmp_path / "airflow", DAGS, env) as stack:
+    return {
+        "AIRFLOW_CONN_AWS_DEFAULT": json.dumps(conn),
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",  # no cron runs beside the triggered one
+    }
+
+
+def one_dag_folder(tmp_path: Path, name: str) -> Path:
+    folder = tmp_path / "dags"
+    folder.mkdir()
+    shutil.copy(DAGS / name, folder / name)
+    return folder
+
+
+def test_the_dag_runs_deferred_in_a_real_airflow(inputs: dict[str, str], tmp_path: Path, control: Any) -> None:
+    from airflow_provider_nova.sandbox.airflow_stack import AirflowStack
+
+    dags = one_dag_folder(tmp_path, "nova_weekly_retraining.py")
+    with AirflowStack(tmp_path / "airflow", dags, stack_env(inputs["endpoint_url"])) as stack:
         stack.wait_for_dag(DAG_ID)
         run_id = stack.trigger(DAG_ID, FAST)
-        state = stack.wait_for_run(DAG_ID, run_id, timeout=900)
+        state = stack.wait_for_run(DAG_ID, run_id, timeout=600)
         tasks = stack.task_states(DAG_ID, run_id)
         triggerer_log = (tmp_path / "airflow" / "process-logs" / "triggerer.log").read_text(errors="replace")
     assert state == "success", tasks
     assert {t: tasks[t] for t in (*TASKS, "deploy")} == {t: "success" for t in (*TASKS, "deploy")}
-    assert control.calls()["CreateTrainingJob"] == 4  # train, two evaluations, batch inference
+    assert control.calls()["CreateTrainingJob"] == 4  # train, two evaluations, batch inference: one each
     assert "NovaJobTrigger" in triggerer_log and "NovaDeploymentTrigger" in triggerer_log
+
+
+def test_new_data_retrains_through_the_asset_in_a_real_airflow(
+    inputs: dict[str, str], tmp_path: Path, control: Any
+) -> None:
+    from airflow_provider_nova.sandbox.airflow_stack import AirflowStack
+
+    dags = one_dag_folder(tmp_path, "nova_data_aware_retraining.py")
+    with AirflowStack(tmp_path / "airflow", dags, stack_env(inputs["endpoint_url"])) as stack:
+        stack.wait_for_dag("nova_retrain_on_new_data")
+        prepared = stack.trigger("nova_prepare_support_data")
+        assert stack.wait_for_run("nova_prepare_support_data", prepared, timeout=300) == "success"
+        retrain = stack.wait_for_any_run("nova_retrain_on_new_data", timeout=120)
+        state = stack.wait_for_run("nova_retrain_on_new_data", retrain, timeout=300)
+    assert retrain.startswith("asset_triggered__") and state == "success"
+    assert control.calls()["CreateTrainingJob"] == 1
