@@ -22,7 +22,7 @@ EVENT = "(triggering_asset_events.values() | first | last).extra"  # the newest 
 
 @dag(
     dag_id="nova_prepare_support_data",
-    schedule="@daily",
+    schedule=None,  # triggered when raw data lands: by the system that writes it, or `airflow dags trigger`
     start_date=datetime(2026, 1, 1),
     catchup=False,
     tags=["nova", "data"],
