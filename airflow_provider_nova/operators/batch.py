@@ -45,6 +45,9 @@ class NovaBatchInferenceOperator(NovaJobOperator):
             overrides_of(self.overrides),
         )
 
+    def lineage_paths(self, result: dict[str, Any]) -> tuple[list[str], list[str]]:
+        return [str(self.input_path), optional_text(self.model_path) or ""], [result["inference_output_path"]]
+
     def result(self, ref: JobRef, output_s3_path: str, state: JobState) -> dict[str, Any]:
         from airflow_provider_nova.core.runtimes.smtj import output_tar_uri
 

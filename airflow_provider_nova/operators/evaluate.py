@@ -68,6 +68,11 @@ class NovaEvaluateOperator(NovaJobOperator):
             self.rl_env or None,
         )
 
+    def lineage_paths(self, result: dict[str, Any]) -> tuple[list[str], list[str]]:
+        return [optional_text(self.model_path) or "", optional_text(self.data_s3_path) or ""], [
+            result["eval_output_path"]
+        ]
+
     def result(self, ref: JobRef, output_s3_path: str, state: JobState) -> dict[str, Any]:
         from datetime import datetime, timezone
 

@@ -271,6 +271,7 @@ class NovaJobOperator(NovaBaseOperator):
         if state.status.name != "COMPLETED":
             raise JobFailedError(ref.job_name, state.raw, state.reason)
         result = self.result(ref, output_s3_path, state)
+        self._finished = result
         _write(context.get("task_state_store"), {"job_name": ref.job_name, "done": True})
         self.emit_outlets(context, result)
         return result
@@ -289,7 +290,21 @@ class NovaJobOperator(NovaBaseOperator):
             return float(self.max_wait)
         return None if max_runtime_seconds is None else float(max_runtime_seconds + DEADLINE_MARGIN)
 
-    # -- hooks for links and assets -----------------------------------------------------------
+    # -- hooks for links, assets and lineage -------------------------------------------------
+    def lineage_paths(self, result: dict[str, Any]) -> tuple[list[str], list[str]]:
+        """What the finished job read and wrote, as S3 URIs (for OpenLineage)."""
+        return [], []
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        """The S3 data the job read as input and what it wrote as outputs (None without OpenLineage)."""
+        from airflow_provider_nova.lineage import operator_lineage
+
+        finished = getattr(self, "_finished", None)
+        if finished is None:
+            return None
+        inputs, outputs = self.lineage_paths(finished)
+        return operator_lineage([p for p in inputs if p], [p for p in outputs if p])
+
     def persist_links(self, context: Any, ref: JobRef) -> None:
         """Store the console links of the job before waiting, so they show while it runs."""
         from airflow_provider_nova.links import persist_training_job_links
@@ -326,6 +341,7 @@ class NovaJobOperator(NovaBaseOperator):
             else as_int(self.max_job_runtime, "max_job_runtime", minimum=1)
         )
         self.wait_for_completion = as_bool(self.wait_for_completion, "wait_for_completion")
+        self.deferrable = as_bool(self.deferrable, "deferrable")
         if self.if_job_exists not in IF_JOB_EXISTS:
             raise ConfigurationError(
                 f"if_job_exists must be one of {', '.join(IF_JOB_EXISTS)}, got {self.if_job_exists!r}"

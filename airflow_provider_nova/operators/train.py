@@ -61,6 +61,9 @@ class NovaTrainOperator(NovaJobOperator):
             job_name, optional_text(self.recipe_path), overrides_of(self.overrides), optional_text(self.rft_lambda_arn)
         )
 
+    def lineage_paths(self, result: dict[str, Any]) -> tuple[list[str], list[str]]:
+        return [str(self.data_s3_path)], [result["checkpoint_s3_path"], result["output_s3_path"]]
+
     def result(self, ref: JobRef, output_s3_path: str, state: JobState) -> dict[str, Any]:
         from airflow_provider_nova.core.results import read_checkpoint
         from airflow_provider_nova.core.runtimes.smtj import output_tar_uri
