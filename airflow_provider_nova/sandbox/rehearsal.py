@@ -98,3 +98,20 @@ def use_stand_in(endpoint_url: str, region: str = "us-east-1") -> None:
     )
     os.environ.pop("AWS_SESSION_TOKEN", None)
     os.environ.pop("AWS_PROFILE", None)
+
+
+def airflow_connection(endpoint_url: str, credentials: dict[str, str], region: str = "us-east-1") -> dict[str, Any]:
+    """An Airflow ``aws`` connection (as ``AIRFLOW_CONN_*`` JSON takes it) to the stand-in, with these credentials.
+
+    :param credentials: ``AWS_ACCESS_KEY_ID``, ``AWS_SECRET_ACCESS_KEY`` and ``AWS_SESSION_TOKEN``.
+    """
+    return {
+        "conn_type": "aws",
+        "login": credentials["AWS_ACCESS_KEY_ID"],
+        "password": credentials["AWS_SECRET_ACCESS_KEY"],
+        "extra": {
+            "aws_session_token": credentials["AWS_SESSION_TOKEN"],
+            "region_name": region,
+            "endpoint_url": endpoint_url,
+        },
+    }

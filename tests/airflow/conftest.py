@@ -13,16 +13,9 @@ import pytest
 @pytest.fixture
 def aws_conn(account: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> str:
     """``aws_default`` as an env connection: the account's credentials, us-east-1, the stand-in's endpoint."""
-    conn = {
-        "conn_type": "aws",
-        "login": os.environ["AWS_ACCESS_KEY_ID"],
-        "password": os.environ["AWS_SECRET_ACCESS_KEY"],
-        "extra": {
-            "aws_session_token": os.environ["AWS_SESSION_TOKEN"],
-            "region_name": "us-east-1",
-            "endpoint_url": account["endpoint_url"],
-        },
-    }
+    from airflow_provider_nova.sandbox.rehearsal import airflow_connection
+
+    conn = airflow_connection(account["endpoint_url"], dict(os.environ))
     monkeypatch.setenv("AIRFLOW_CONN_AWS_DEFAULT", json.dumps(conn))
     return "aws_default"
 

@@ -40,16 +40,9 @@ print("RESULT " + json.dumps({"state": str(run.state), "tasks": states, "xcoms":
 @pytest.fixture
 def airflow_env(tmp_path: Path, account: dict[str, str]) -> dict[str, str]:
     endpoint = account["endpoint_url"]
-    conn = {
-        "conn_type": "aws",
-        "login": os.environ["AWS_ACCESS_KEY_ID"],
-        "password": os.environ["AWS_SECRET_ACCESS_KEY"],
-        "extra": {
-            "aws_session_token": os.environ["AWS_SESSION_TOKEN"],
-            "region_name": "us-east-1",
-            "endpoint_url": endpoint,
-        },
-    }
+    from airflow_provider_nova.sandbox.rehearsal import airflow_connection
+
+    conn = airflow_connection(endpoint, dict(os.environ))
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env.update(
         AIRFLOW_HOME=str(tmp_path),

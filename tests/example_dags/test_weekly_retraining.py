@@ -87,16 +87,9 @@ def test_the_dag_keeps_the_deployed_model_when_the_new_one_is_not_better_by_the_
 
 def stack_env(endpoint_url: str, *, cron: bool = False) -> dict[str, str]:
     """The ``aws_default`` connection to the stand-in; only runs that are triggered or Asset-scheduled."""
-    conn = {
-        "conn_type": "aws",
-        "login": os.environ["AWS_ACCESS_KEY_ID"],
-        "password": os.environ["AWS_SECRET_ACCESS_KEY"],
-        "extra": {
-            "aws_session_token": os.environ["AWS_SESSION_TOKEN"],
-            "region_name": "us-east-1",
-            "endpoint_url": endpoint_url,
-        },
-    }
+    from airflow_provider_nova.sandbox.rehearsal import airflow_connection
+
+    conn = airflow_connection(endpoint_url, dict(os.environ))
     env = {"AIRFLOW_CONN_AWS_DEFAULT": json.dumps(conn), "AWS_EC2_METADATA_DISABLED": "true"}
     if not cron:  # no cron runs beside the triggered one (this also stops Asset-scheduled runs)
         env["AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE"] = "False"
