@@ -34,7 +34,13 @@ class NovaHook(AwsBaseHook):
         """The core's clients, one per service, built on first use."""
         from airflow_provider_nova.core.aws import AwsClients
 
-        return AwsClients(region_name=self.conn_region_name, client_factory=self.service_client)
+        # No region given: the clients' own (as boto3 resolves it), read from the first one built.
+        return AwsClients(region_name=self.region_name, client_factory=self.service_client)
+
+    @property
+    def partition(self) -> str:
+        """The AWS partition (``aws``, ``aws-cn``, ``aws-us-gov``) of the clients' region, for console links."""
+        return str(self.clients.sagemaker.meta.partition)
 
     def service_client(self, service: str) -> Any:
         """A boto3 client for ``service`` built as ``get_client_type`` builds the hook's own."""

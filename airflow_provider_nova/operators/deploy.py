@@ -278,7 +278,7 @@ class NovaDeployOperator(NovaBaseOperator):
         return None if text is None else as_float(text, "max_wait", minimum=0.001)
 
     def _link(self, context: Context, link: Any, deployer: BedrockDeployer, **fields: Any) -> None:
-        link.persist(context, self, deployer.clients.region_name, self.hook.conn_partition, **fields)
+        link.persist(context, self, deployer.clients.region_name, self.hook.partition, **fields)
 
     def _step(self, plan: DeployPlan, steps: list[Started], call: Callable[[], Any]) -> Any:
         """Run one Bedrock call; any failure becomes a DeploymentError listing the ARNs that exist."""

@@ -244,11 +244,11 @@ class NovaJobOperator(NovaBaseOperator):
         return Launched(ref, plan.output_s3_path, runtime)
 
     def _find(self, jobs: TrainingJobs, job_name: str) -> Launched | None:
-        if not jobs.exists(job_name):
+        found = jobs.find(job_name)
+        if found is None:
             return None
-        ref = jobs.ref(job_name)
-        settings = jobs.settings(ref)
-        return Launched(ref, settings.output_s3_path, settings.max_runtime_seconds, jobs.describe(ref))
+        state, settings = found
+        return Launched(jobs.ref(job_name), settings.output_s3_path, settings.max_runtime_seconds, state)
 
     # -- waiting and finishing ----------------------------------------------------------------
     def _wait(self, ref: JobRef, timeout: float | None) -> JobState:
@@ -310,7 +310,7 @@ class NovaJobOperator(NovaBaseOperator):
         from airflow_provider_nova.links import persist_training_job_links
 
         persist_training_job_links(
-            context, self, region_name=ref.region, aws_partition=self.hook.conn_partition, job_name=ref.job_name
+            context, self, region_name=ref.region, aws_partition=self.hook.partition, job_name=ref.job_name
         )
 
     def emit_outlets(self, context: Any, result: dict[str, Any]) -> None:

@@ -91,13 +91,17 @@ class TrainingJobs:
         return JobRef(Platform.SMTJ, job_name, self.clients.region_name)
 
     def exists(self, job_name: str) -> bool:
+        return self.find(job_name) is not None
+
+    def find(self, job_name: str) -> tuple[JobState, JobSettings] | None:
+        """A job's state and settings from one describe; None when no job has that name."""
         try:
-            self._describe(job_name)
+            answer = self._describe(job_name)
         except AwsCallError as exc:
             if error_code(exc) == "ValidationException":  # SageMaker's answer for "Requested resource not found"
-                return False
+                return None
             raise
-        return True
+        return job_state(answer), _settings(answer)
 
     def start(self, plan: RuntimePlan) -> JobRef:
         """Create the default bucket when planned, refuse a taken name, upload the recipe, create the job."""
@@ -129,10 +133,7 @@ class TrainingJobs:
 
     def settings(self, ref: JobRef) -> JobSettings:
         """Where an existing job writes and how long it may run, read back from the service."""
-        answer = self._describe(ref.job_name)
-        stopping = answer.get("StoppingCondition") or {}
-        seconds = stopping.get("MaxRuntimeInSeconds")
-        return JobSettings(str(answer["OutputDataConfig"]["S3OutputPath"]), None if seconds is None else int(seconds))
+        return _settings(self._describe(ref.job_name))
 
     def describe_many(self, job_names: list[str]) -> dict[str, JobState]:
         """States of many jobs: the running ones from ``ListTrainingJobs``, a describe for each other one.
@@ -195,6 +196,12 @@ def job_state(answer: dict[str, Any]) -> JobState:
         None if reason is None else str(reason),
         None if secondary is None else str(secondary),
     )
+
+
+def _settings(answer: dict[str, Any]) -> JobSettings:
+    """A ``DescribeTrainingJob`` answer's output location and runtime limit."""
+    seconds = (answer.get("StoppingCondition") or {}).get("MaxRuntimeInSeconds")
+    return JobSettings(str(answer["OutputDataConfig"]["S3OutputPath"]), None if seconds is None else int(seconds))
 
 
 def ensure_bucket(clients: AwsClients, bucket: str) -> None:
