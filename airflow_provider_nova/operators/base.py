@@ -12,7 +12,7 @@ from __future__ import annotations
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import BaseOperator
+from airflow.sdk import Asset, BaseOperator
 
 if TYPE_CHECKING:
     from airflow_provider_nova.hooks.nova import NovaHook
@@ -86,3 +86,10 @@ class NovaBaseOperator(NovaAwsMixin, BaseOperator):
     ) -> None:
         super().__init__(**kwargs)
         self._set_aws(aws_conn_id, region_name, verify, botocore_config)
+
+    def publish_outlets(self, context: Any, extra: dict[str, Any]) -> None:
+        """Put ``extra`` on the event of every ``Asset`` in ``outlets``."""
+        outlet_events = context.get("outlet_events")
+        for outlet in self.outlets or ():
+            if isinstance(outlet, Asset) and outlet_events is not None:
+                outlet_events[outlet].extra = dict(extra)

@@ -6,7 +6,6 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import Asset
 from airflow.sdk.configuration import conf
 
 from airflow_provider_nova.links.bedrock import BedrockCustomModelLink, BedrockDeploymentLink
@@ -311,9 +310,7 @@ class NovaDeployOperator(NovaBaseOperator):
 
     def _publish(self, xcom: dict[str, Any], context: Context) -> dict[str, Any]:
         """Put the result into the event of every ``Asset`` in ``outlets``; return it."""
-        for outlet in self.outlets or ():
-            if isinstance(outlet, Asset):
-                context["outlet_events"][outlet].extra = dict(xcom)
+        self.publish_outlets(context, xcom)
         return xcom
 
 

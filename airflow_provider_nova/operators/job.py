@@ -314,15 +314,8 @@ class NovaJobOperator(NovaBaseOperator):
         )
 
     def emit_outlets(self, context: Any, result: dict[str, Any]) -> None:
-        """Put the result on each declared outlet Asset's event."""
-        outlet_events = context.get("outlet_events")
-        if outlet_events is None:
-            return
-        from airflow.sdk import Asset
-
-        for outlet in self.outlets or ():
-            if isinstance(outlet, Asset):
-                outlet_events[outlet].extra.update({k: v for k, v in result.items() if _json_scalar(v)})
+        """Put the result's plain values (not the metrics mapping) on each declared outlet Asset's event."""
+        self.publish_outlets(context, {k: v for k, v in result.items() if _json_scalar(v)})
 
     # -- building core objects ----------------------------------------------------------------
     def _check_parameters(self) -> None:

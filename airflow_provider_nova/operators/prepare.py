@@ -6,8 +6,6 @@ import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import Asset
-
 from airflow_provider_nova.operators.base import NovaBaseOperator, aws_template_fields
 from airflow_provider_nova.operators.values import as_float, as_int, member, optional_text
 
@@ -108,9 +106,7 @@ class NovaPrepareDatasetOperator(NovaBaseOperator):
         )
         xcom = self._xcom(written)
         self.log.info("Prepared %s rows: %s", sum(xcom["rows"].values()), xcom["rows"])
-        for outlet in self.outlets or ():
-            if isinstance(outlet, Asset):
-                context["outlet_events"][outlet].extra = dict(xcom)
+        self.publish_outlets(context, xcom)
         return xcom
 
     def _mappings(self) -> dict[str, str]:
