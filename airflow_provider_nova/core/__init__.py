@@ -32,7 +32,9 @@ from airflow_provider_nova.core.errors import (
     WaitTimeoutError,
 )
 from airflow_provider_nova.core.job_outputs import (
+    BatchInferenceResult,
     EvaluationResult,
+    SMHPBatchInferenceResult,
     SMHPEvaluationResult,
     SMTJBatchInferenceResult,
     SMTJEvaluationResult,
@@ -44,6 +46,7 @@ __all__ = [
     "AwsCallError",
     "AwsClients",
     "BaseJobResult",
+    "BatchInferenceResult",
     "CSVDatasetLoader",
     "ConfigurationError",
     "DataPrepError",
@@ -65,6 +68,7 @@ __all__ = [
     "Platform",
     "RecipeError",
     "RuntimeManager",
+    "SMHPBatchInferenceResult",
     "SMHPEvaluationResult",
     "SMHPRuntimeManager",
     "SMTJBatchInferenceResult",

@@ -189,7 +189,11 @@ TRANSIENT_CODES = frozenset(
 
 
 def is_transient(exc: BaseException) -> bool:
-    """Whether a failed AWS call is worth making again later: throttled, a 5xx answer, or no answer at all."""
+    """Whether a failed AWS (or Kubernetes API) call is worth making again later: throttled, a 5xx answer, or none."""
+    from airflow_provider_nova.core.errors import KubernetesCallError
+
+    if isinstance(exc, KubernetesCallError):
+        return exc.transient
     if error_code(exc) in TRANSIENT_CODES:
         return True
     response = getattr(exc.__cause__ if isinstance(exc, AwsCallError) else exc, "response", None)

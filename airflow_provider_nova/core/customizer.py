@@ -9,7 +9,7 @@ from typing import Any
 
 from airflow_provider_nova.core.aws import aws_errors, error_code
 from airflow_provider_nova.core.deploy import DeploymentResult
-from airflow_provider_nova.core.enums import DeployPlatform, EvaluationTask, Model, TrainingMethod
+from airflow_provider_nova.core.enums import DeployPlatform, EvaluationTask, Model, Platform, TrainingMethod
 from airflow_provider_nova.core.errors import AwsCallError, ConfigurationError, RecipeError
 from airflow_provider_nova.core.evaluation import (
     TASKS,
@@ -20,19 +20,26 @@ from airflow_provider_nova.core.evaluation import (
     task_spec,
 )
 from airflow_provider_nova.core.input_check import InputKind, check_input_sample, input_kind
-from airflow_provider_nova.core.job_outputs import SMTJBatchInferenceResult, SMTJEvaluationResult
+from airflow_provider_nova.core.job_outputs import (
+    BatchInferenceResult,
+    EvaluationResult,
+    SMHPBatchInferenceResult,
+    SMHPEvaluationResult,
+    SMTJBatchInferenceResult,
+    SMTJEvaluationResult,
+)
 from airflow_provider_nova.core.logs import training_job_log_lines
 from airflow_provider_nova.core.recipes import (
     BuiltRecipe,
     RecipeCache,
     RecipeEntry,
     RecipeHub,
+    RecipeTemplate,
     build_recipe,
     load_recipe_file,
 )
 from airflow_provider_nova.core.results import ModelArtifacts, TrainingResult
-from airflow_provider_nova.core.runtimes.base import JobSpec, RuntimeManager, RuntimePlan, check_job_name
-from airflow_provider_nova.core.runtimes.smtj import output_tar_uri
+from airflow_provider_nova.core.runtimes.base import JobSpec, RuntimeManager, RuntimePlan
 from airflow_provider_nova.core.s3 import S3Uri, bucket_exists
 
 # Regions where the Nova customization images are published (the hub is authoritative per recipe).
@@ -134,11 +141,8 @@ class NovaModelCustomizer:
         """Render the recipe, check it, and start the training job."""
         plan = self.plan_training(job_name, recipe_path, overrides, rft_lambda_arn)
         job_id, common = self._launch(plan)
-        result = TrainingResult(
-            **common,
-            method=self.method,
-            model_artifacts=ModelArtifacts(output_s3_path=output_tar_uri(plan.output_s3_path, job_id)),
-        )
+        output = self._output_uri(plan, job_id)
+        result = TrainingResult(**common, method=self.method, model_artifacts=ModelArtifacts(output_s3_path=output))
         result.with_clients(self.infra.clients)
         return result
 
@@ -156,7 +160,21 @@ class NovaModelCustomizer:
             "region": ref.region,
             "endpoint_url": self.infra.clients.endpoint_url,
         }
+        if ref.cluster_name is not None:
+            common.update(cluster_name=ref.cluster_name, namespace=ref.namespace)
         return ref.job_name, common
+
+    @property
+    def _on_hyperpod(self) -> bool:
+        return self.infra.platform is Platform.SMHP
+
+    def _output_uri(self, plan: JobPlan, job_id: str, evaluation: bool = False) -> str:
+        from airflow_provider_nova.core.runtimes import job_output_uri
+
+        return job_output_uri(self.infra.platform, plan.output_s3_path, job_id, evaluation)
+
+    def _check_name(self, job_name: str) -> None:
+        self.infra.ref(job_name)  # each runtime checks names as its service does
 
     def plan_training(
         self,
@@ -166,10 +184,10 @@ class NovaModelCustomizer:
         rft_lambda_arn: str | None = None,
     ) -> JobPlan:
         """Check the inputs, resolve and render the recipe, and build the job request (no job starts)."""
-        check_job_name(job_name)
+        self._check_name(job_name)
         self._check_method(rft_lambda_arn)
         entry = self._select_recipe()
-        template = self.hub.template(entry)
+        template = self.hub.template(entry, self.infra.platform)
         self._check_instance_count(entry, template.params)
         managed = {
             "name": job_name,
@@ -183,7 +201,7 @@ class NovaModelCustomizer:
         if self.validation_config["data"]:
             self._check_input(self.data_s3_path, "data_s3_path", input_kind(self.method), self.method)
         data_type = "S3Prefix" if self.method.is_rft else "Converse"
-        return self._plan(job_name, entry, recipe, self.data_s3_path, self.output_s3_path, data_type)
+        return self._plan(job_name, template, recipe, self.data_s3_path, self.output_s3_path, data_type)
 
     def _build(
         self, template: Any, managed: dict[str, Any], overrides: dict[str, Any] | None, recipe_path: str | None
@@ -194,7 +212,7 @@ class NovaModelCustomizer:
     def _plan(
         self,
         job_name: str,
-        entry: RecipeEntry,
+        template: RecipeTemplate,
         recipe: BuiltRecipe,
         data_s3_path: str | None,
         output_s3_path: str | None,
@@ -209,8 +227,16 @@ class NovaModelCustomizer:
             output_s3_path = self._default_output()
         else:
             self._check_bucket_exists(output_s3_path, "output_s3_path")
+        image = template.image_uri or str(template.entry.smtj_image_uri)
         spec = JobSpec(
-            job_name, data_s3_path, output_s3_path, str(entry.smtj_image_uri), recipe.yaml, data_type, instance_count
+            job_name,
+            data_s3_path,
+            output_s3_path,
+            image,
+            recipe.yaml,
+            data_type,
+            instance_count,
+            template.init_image_uri,
         )
         return JobPlan(recipe, self.infra.plan(spec, create_bucket=create_bucket))
 
@@ -238,7 +264,9 @@ class NovaModelCustomizer:
             e for e in self.hub.recipes(self.model) if e.is_training_for(self.method) and e.runs_on(self.infra.platform)
         ]
         if not candidates:
-            raise RecipeError(f"no published SMTJ recipe for {self.model.name} with {self.method.name}")
+            raise RecipeError(
+                f"no published {self.infra.platform.value} recipe for {self.model.name} with {self.method.name}"
+            )
         return candidates[0]
 
     def _check_instance_count(self, entry: RecipeEntry, params: Any) -> None:
@@ -283,7 +311,7 @@ class NovaModelCustomizer:
         overrides: dict[str, Any] | None = None,
         processor: dict[str, Any] | None = None,
         rl_env: dict[str, Any] | None = None,
-    ) -> SMTJEvaluationResult:
+    ) -> EvaluationResult:
         """Render the evaluation recipe for ``eval_task``, check it, and start the evaluation job.
 
         :param model_path: checkpoint to evaluate (``checkpoint_s3_path`` of a training result);
@@ -298,9 +326,9 @@ class NovaModelCustomizer:
             job_name, eval_task, model_path, subtask, data_s3_path, recipe_path, overrides, processor, rl_env
         )
         job_id, common = self._launch(plan)
-        result = SMTJEvaluationResult(
-            **common, eval_task=eval_task, eval_output_path=output_tar_uri(plan.output_s3_path, job_id)
-        )
+        output = self._output_uri(plan, job_id, evaluation=True)
+        kind = SMHPEvaluationResult if self._on_hyperpod else SMTJEvaluationResult
+        result = kind(**common, eval_task=eval_task, eval_output_path=output)
         result.with_clients(self.infra.clients)
         return result
 
@@ -317,7 +345,7 @@ class NovaModelCustomizer:
         rl_env: dict[str, Any] | None = None,
     ) -> JobPlan:
         """Check an evaluation and build its recipe and request without starting it."""
-        check_job_name(job_name)
+        self._check_name(job_name)
         spec = task_spec(eval_task)
         chosen_subtask = check_subtask(eval_task, subtask)
         checked_processor = check_processor(eval_task, processor)
@@ -346,9 +374,10 @@ class NovaModelCustomizer:
             ),
             **({"reward_lambda_arn": checked_rl_env["reward_lambda_arn"]} if checked_rl_env else {}),
         }
-        recipe = self._build(self.hub.template(entry), managed, overrides, recipe_path)
+        template = self.hub.template(entry, self.infra.platform)
+        recipe = self._build(template, managed, overrides, recipe_path)
         recipe = recipe.updated(_eval_sections(recipe.recipe, checked_processor, checked_rl_env))
-        return self._plan(job_name, entry, recipe, data, self.output_s3_path, "S3Prefix", instance_count=1)
+        return self._plan(job_name, template, recipe, data, self.output_s3_path, "S3Prefix", instance_count=1)
 
     def batch_inference(
         self,
@@ -359,7 +388,7 @@ class NovaModelCustomizer:
         endpoint: Any | None = None,
         recipe_path: str | None = None,
         overrides: dict[str, Any] | None = None,
-    ) -> SMTJBatchInferenceResult:
+    ) -> BatchInferenceResult:
         """Generate a response for every row of ``input_path`` (gen_qa JSON Lines) with a trained model.
 
         :param overrides: ``max_new_tokens``, ``top_k``, ``top_p``, ``temperature``, ``top_logprobs``.
@@ -368,7 +397,9 @@ class NovaModelCustomizer:
             job_name, input_path, output_s3_path, model_path, endpoint, recipe_path, overrides
         )
         job_id, common = self._launch(plan)
-        result = SMTJBatchInferenceResult(**common, inference_output_path=output_tar_uri(plan.output_s3_path, job_id))
+        output = self._output_uri(plan, job_id, evaluation=True)  # the gen_qa evaluation recipe runs it
+        batch = SMHPBatchInferenceResult if self._on_hyperpod else SMTJBatchInferenceResult
+        result = batch(**common, inference_output_path=output)
         result.with_clients(self.infra.clients)
         return result
 
@@ -383,7 +414,7 @@ class NovaModelCustomizer:
         overrides: dict[str, Any] | None = None,
     ) -> JobPlan:
         """Check a batch inference job and build its recipe and request without starting it."""
-        check_job_name(job_name)
+        self._check_name(job_name)
         if endpoint is not None:
             raise ConfigurationError(
                 "batch inference through a deployed endpoint is not available on SageMaker Training Jobs; "
@@ -403,9 +434,10 @@ class NovaModelCustomizer:
             "strategy": "gen_qa",
             "metric": "all",
         }
-        recipe = self._build(self.hub.template(entry), managed, overrides, recipe_path)
+        template = self.hub.template(entry, self.infra.platform)
+        recipe = self._build(template, managed, overrides, recipe_path)
         recipe = recipe.updated(_eval_sections(recipe.recipe, None, None))
-        return self._plan(job_name, entry, recipe, data, output, "S3Prefix", instance_count=1)
+        return self._plan(job_name, template, recipe, data, output, "S3Prefix", instance_count=1)
 
     def _select_eval_recipe(self, kind: str) -> RecipeEntry:
         return self.hub.select_evaluation(self.model, kind, self.infra.platform, self.infra.instance_type)
@@ -462,7 +494,10 @@ class NovaModelCustomizer:
         """Print the CloudWatch log lines of the job this customizer started last."""
         if self.job_id is None:
             raise ConfigurationError("no job has been started by this customizer yet: call train() first")
-        lines = training_job_log_lines(self.infra.clients, self.job_id, limit, start_from_head)
+        if self._on_hyperpod:
+            lines = self.infra.jobs.log_lines(self.infra.ref(self.job_id), limit, start_from_head)  # type: ignore[attr-defined]
+        else:
+            lines = training_job_log_lines(self.infra.clients, self.job_id, limit, start_from_head)
         if not lines:
             print(f"no log lines yet for job {self.job_id}")
         for line in lines:

@@ -8,6 +8,7 @@
      |    +-- DataPrepError: a dataset cannot be loaded, transformed or saved
      +-- UnsupportedError (also NotImplementedError): a platform or feature this release does not offer
      +-- AwsCallError: an AWS call failed; carries the operation and the service's error code
+     +-- KubernetesCallError: a Kubernetes API call failed; carries the operation and the HTTP status
      +-- JobFailedError: a job ended in a failed state; carries job, status and reason
      +-- UnknownStatusError: a service reported a state this package does not know
      +-- WaitTimeoutError (also TimeoutError): a wait gave up; the resource keeps running
@@ -58,6 +59,21 @@ class AwsCallError(NovaError):
         super().__init__(f"{operation} failed ({code}): {message}")
         self.operation = operation
         self.code = code
+
+
+class KubernetesCallError(NovaError):
+    """A Kubernetes API call failed; ``status`` is the HTTP status (0 when no answer came)."""
+
+    def __init__(self, operation: str, status: int, reason: str, message: str) -> None:
+        super().__init__(f"{operation} failed ({status} {reason}): {message}")
+        self.operation = operation
+        self.status = status
+        self.reason = reason
+
+    @property
+    def transient(self) -> bool:
+        """Throttled, a server error or no answer: worth trying again later."""
+        return self.status in (0, 429) or self.status >= 500
 
 
 class JobFailedError(NovaError):

@@ -56,12 +56,35 @@ class _CachedOutput(BaseJobResult):
         return self._cache
 
     def _download(self, into: Path) -> None:
+        if self.output_uri().endswith("/"):  # HyperPod leaves files under a prefix, not a tar
+            self._download_prefix(into / "output")
+            return
         uri = S3Uri.parse(self.output_uri(), self.OUTPUT_FIELD, require_key=True)
         archive = into / "output.tar.gz"
         with object_errors("GetObject", uri):
             self.clients.s3.download_file(uri.bucket, uri.key, str(archive))
         _extract(archive, into / "output", str(uri))
         archive.unlink()
+
+    def _download_prefix(self, target: Path) -> None:
+        """Download every object under the output prefix, refusing keys that would land outside ``target``."""
+        uri = S3Uri.parse(self.output_uri(), self.OUTPUT_FIELD)
+        target.mkdir(parents=True, exist_ok=True)
+        request = {"Bucket": uri.bucket, "Prefix": uri.key}
+        while True:
+            with aws_errors("ListObjectsV2"):
+                page = self.clients.s3.list_objects_v2(**request)
+            for item in page.get("Contents", []):
+                relative = str(item["Key"])[len(uri.key) :].lstrip("/")
+                dest = (target / relative).resolve()
+                if not relative or not dest.is_relative_to(target.resolve()):
+                    continue
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                with object_errors("GetObject", uri.join(relative)):
+                    self.clients.s3.download_file(uri.bucket, item["Key"], str(dest))
+            if not page.get("IsTruncated"):
+                return
+            request["ContinuationToken"] = page["NextContinuationToken"]
 
     def _find(self, pattern: str) -> Path | None:
         root = self._local_output()
@@ -201,11 +224,9 @@ def _inference_text(inference: Any) -> str:
     return "".join(str(x) for x in value) if isinstance(value, list) else str(value)
 
 
-class SMTJBatchInferenceResult(_CachedOutput):
+class BatchInferenceResult(_CachedOutput):
     """A started batch inference job and, once it completes, its generations."""
 
-    result_type: Literal["smtj_batch_inference"] = "smtj_batch_inference"
-    platform: Platform = Platform.SMTJ
     inference_output_path: str
     OUTPUT_FIELD: ClassVar[str] = "inference_output_path"
 
@@ -255,6 +276,20 @@ class SMTJBatchInferenceResult(_CachedOutput):
             print(f"[{i}] query: {_cut(item['query'])}")
             print(f"    gold:      {_cut(str(item['gold_response']))}")
             print(f"    inference: {_cut(item['inference_response'])}")
+
+
+class SMTJBatchInferenceResult(BatchInferenceResult):
+    """A batch inference run as a SageMaker training job."""
+
+    result_type: Literal["smtj_batch_inference"] = "smtj_batch_inference"
+    platform: Platform = Platform.SMTJ
+
+
+class SMHPBatchInferenceResult(BatchInferenceResult):
+    """A batch inference run on SageMaker HyperPod (its output is a prefix, like an evaluation's)."""
+
+    result_type: Literal["smhp_batch_inference"] = "smhp_batch_inference"
+    platform: Platform = Platform.SMHP
 
 
 def _cut(text: str, width: int = 100) -> str:

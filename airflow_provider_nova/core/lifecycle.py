@@ -18,22 +18,38 @@ from airflow_provider_nova.core.errors import ConfigurationError, WaitTimeoutErr
 
 @dataclass(frozen=True)
 class JobRef:
-    """A started job: where it runs and its name there."""
+    """A started job: where it runs and its name there.
+
+    :param cluster_name: the HyperPod cluster (HyperPod jobs only).
+    :param namespace: the Kubernetes namespace (HyperPod jobs only).
+    """
 
     platform: Platform
     job_name: str
     region: str
+    cluster_name: str | None = None
+    namespace: str | None = None
 
     def to_json(self) -> dict[str, str]:
         """JSON primitives only (for XComs and trigger kwargs)."""
-        return {"platform": self.platform.value, "job_name": self.job_name, "region": self.region}
+        out = {"platform": self.platform.value, "job_name": self.job_name, "region": self.region}
+        if self.cluster_name is not None:
+            out["cluster_name"] = self.cluster_name
+        if self.namespace is not None:
+            out["namespace"] = self.namespace
+        return out
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> JobRef:
         try:
-            return cls(Platform(data["platform"]), str(data["job_name"]), str(data["region"]))
+            platform = Platform(data["platform"])
+            extra = {k: str(data[k]) for k in ("cluster_name", "namespace") if data.get(k) is not None}
+            ref = cls(platform, str(data["job_name"]), str(data["region"]), **extra)
         except (KeyError, TypeError, ValueError) as exc:
             raise ConfigurationError(f"not a job reference: {data!r} ({exc})") from None
+        if platform is Platform.SMHP and (ref.cluster_name is None or ref.namespace is None):
+            raise ConfigurationError(f"a HyperPod job reference needs cluster_name and namespace: {data!r}")
+        return ref
 
 
 @dataclass(frozen=True)

@@ -47,6 +47,8 @@ class BaseJobResult(BaseModel):
     platform: Platform
     region: str
     endpoint_url: str | None = None
+    cluster_name: str | None = None  # HyperPod jobs: the cluster and namespace they run in
+    namespace: str | None = None
     _clients: AwsClients | None = PrivateAttr(default=None)
 
     def __eq__(self, other: object) -> bool:
@@ -73,13 +75,14 @@ class BaseJobResult(BaseModel):
     @property
     def ref(self) -> JobRef:
         """The job this result follows."""
-        return JobRef(self.platform, self.job_id, self.region)
+        return JobRef(self.platform, self.job_id, self.region, self.cluster_name, self.namespace)
 
     def job_state(self) -> JobState:
         """The job's state now, with the service's failure reason and secondary status."""
         from airflow_provider_nova.core.runtimes import jobs_for
 
-        return jobs_for(self.platform, self.clients).describe(self.ref)
+        state: JobState = jobs_for(self.platform, self.clients).describe(self.ref)
+        return state
 
     def get_job_status(self) -> tuple[JobStatus, str]:
         """Return ``(JobStatus, raw status)`` from the service."""
@@ -174,7 +177,11 @@ class TrainingResult(BaseJobResult):
         """The job's state; once completed, also fill in ``model_artifacts.checkpoint_s3_path``."""
         state = super().job_state()
         if state.status is JobStatus.COMPLETED and self.model_artifacts.checkpoint_s3_path is None:
-            checkpoint = read_checkpoint(self.clients, self.model_artifacts.output_s3_path)
+            output = self.model_artifacts.output_s3_path
+            if self.platform is Platform.SMHP:  # HyperPod writes <output>/<job>/manifest.json, no tar
+                checkpoint = read_manifest(self.clients, output.rstrip("/") + "/" + self.MANIFEST)
+            else:
+                checkpoint = read_checkpoint(self.clients, output)
             self.model_artifacts = self.model_artifacts.model_copy(update={"checkpoint_s3_path": checkpoint})
         return state
 
@@ -187,8 +194,6 @@ def read_checkpoint(clients: AwsClients, output_tar_uri: str) -> str:
     """
     import zlib
 
-    from airflow_provider_nova.core.s3 import S3Uri
-
     data = read_object(clients.s3, output_tar_uri, "output_s3_path")
     manifest = TrainingResult.MANIFEST
     try:
@@ -200,17 +205,29 @@ def read_checkpoint(clients: AwsClients, output_tar_uri: str) -> str:
             raw = handle.read()
     except (tarfile.TarError, EOFError, OSError, zlib.error) as exc:
         raise NovaError(f"{output_tar_uri} is not a readable .tar.gz archive: {exc}") from exc
+    return _checkpoint_of(raw, f"the {manifest} in {output_tar_uri}")
+
+
+def read_manifest(clients: AwsClients, manifest_uri: str) -> str:
+    """Read the checkpoint URI from a ``manifest.json`` object (where HyperPod jobs leave it)."""
+    return _checkpoint_of(read_object(clients.s3, manifest_uri, "output_s3_path"), manifest_uri)
+
+
+def _checkpoint_of(raw: bytes, where: str) -> str:
+    """The ``checkpoint_s3_bucket`` of a manifest; NovaError naming ``where`` when it has none or a bad one."""
+    from airflow_provider_nova.core.s3 import S3Uri
+
     try:
         content: Any = json.loads(raw)
     except (ValueError, RecursionError) as exc:
-        raise NovaError(f"the {manifest} in {output_tar_uri} is not JSON: {exc}") from exc
+        raise NovaError(f"{where} is not JSON: {exc}") from exc
     checkpoint = content.get("checkpoint_s3_bucket") if isinstance(content, dict) else None
     if not isinstance(checkpoint, str):
-        raise NovaError(f"the {manifest} in {output_tar_uri} has no checkpoint_s3_bucket")
+        raise NovaError(f"{where} has no checkpoint_s3_bucket")
     try:
         S3Uri.parse(checkpoint, "checkpoint_s3_bucket")
     except NovaError as exc:
-        raise NovaError(f"the {manifest} in {output_tar_uri} has a malformed checkpoint_s3_bucket: {exc}") from exc
+        raise NovaError(f"{where} has a malformed checkpoint_s3_bucket: {exc}") from exc
     return checkpoint
 
 

@@ -24,11 +24,23 @@ BEDROCK_DEPLOYMENT = {"Creating": _IN, "Updating": _IN, "Active": _OK, "Failed":
 # Bedrock GetProvisionedModelThroughput status.
 BEDROCK_THROUGHPUT = {"Creating": _IN, "Updating": _IN, "InService": _OK, "Failed": _FAIL}
 
+# Kubeflow PyTorchJob condition types (the job's current state is its latest condition whose status is "True").
+PYTORCH_JOB = {
+    "Created": _IN,
+    "Running": _IN,
+    "Restarting": _IN,
+    "Suspended": _IN,
+    "Succeeded": _OK,
+    "Failed": _FAIL,
+}
+PENDING = "Pending"  # a PyTorchJob the training operator has not reported on yet
+
 TABLES: dict[str, Mapping[str, JobStatus]] = {
     "SageMaker training job": SAGEMAKER_JOB,
     "Bedrock custom model": BEDROCK_CUSTOM_MODEL,
     "Bedrock custom model deployment": BEDROCK_DEPLOYMENT,
     "Bedrock provisioned throughput": BEDROCK_THROUGHPUT,
+    "Kubeflow PyTorchJob": PYTORCH_JOB,
 }
 
 
@@ -66,3 +78,21 @@ def map_training_job_page(summaries: Iterable[Mapping[str, Any]]) -> dict[str, t
         str(s["TrainingJobName"]): (map_sagemaker_status(s["TrainingJobStatus"]), str(s["TrainingJobStatus"]))
         for s in summaries
     }
+
+
+def map_pytorchjob(job: Mapping[str, Any]) -> tuple[JobStatus, str, str | None]:
+    """Map a PyTorchJob to ``(status, raw, reason)`` from its ``status.conditions``.
+
+    The raw state is the type of the latest condition whose status is ``"True"`` (a terminal one,
+    Succeeded or Failed, when present); ``Pending`` before the training operator set any. The reason
+    is that condition's message when the job failed.
+    """
+    conditions = [c for c in ((job.get("status") or {}).get("conditions") or ()) if c.get("status") == "True"]
+    if not conditions:
+        return _IN, PENDING, None
+    final = [c for c in conditions if c.get("type") in ("Succeeded", "Failed")]
+    current = (final or conditions)[-1]
+    raw = str(current.get("type"))
+    status = _map("Kubeflow PyTorchJob", raw)
+    reason = current.get("message") if status is _FAIL else None
+    return status, raw, None if reason is None else str(reason)

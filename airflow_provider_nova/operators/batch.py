@@ -49,11 +49,11 @@ class NovaBatchInferenceOperator(NovaJobOperator):
         return [str(self.input_path), optional_text(self.model_path) or ""], [result["inference_output_path"]]
 
     def result(self, ref: JobRef, output_s3_path: str, state: JobState) -> dict[str, Any]:
-        from airflow_provider_nova.core.runtimes.smtj import output_tar_uri
+        from airflow_provider_nova.core.runtimes import job_output_uri
 
         return {
             "job_name": ref.job_name,
             "status": state.status.value,
-            "inference_output_path": output_tar_uri(output_s3_path, ref.job_name),
+            "inference_output_path": job_output_uri(ref.platform, output_s3_path, ref.job_name, evaluation=True),
             "region": ref.region,
         }

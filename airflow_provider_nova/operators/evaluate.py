@@ -76,15 +76,17 @@ class NovaEvaluateOperator(NovaJobOperator):
     def result(self, ref: JobRef, output_s3_path: str, state: JobState) -> dict[str, Any]:
         from datetime import datetime, timezone
 
-        from airflow_provider_nova.core import EvaluationTask, SMTJEvaluationResult
-        from airflow_provider_nova.core.runtimes.smtj import output_tar_uri
+        from airflow_provider_nova.core import EvaluationTask, Platform, SMHPEvaluationResult, SMTJEvaluationResult
+        from airflow_provider_nova.core.runtimes import job_output_uri
 
-        output = output_tar_uri(output_s3_path, ref.job_name)
-        evaluation = SMTJEvaluationResult(
+        output = job_output_uri(ref.platform, output_s3_path, ref.job_name, evaluation=True)
+        kind = SMHPEvaluationResult if ref.platform is Platform.SMHP else SMTJEvaluationResult
+        evaluation = kind(
             job_id=ref.job_name,
             started_time=datetime.now(timezone.utc),
-            platform=ref.platform,
             region=ref.region,
+            cluster_name=ref.cluster_name,
+            namespace=ref.namespace,
             eval_task=member(EvaluationTask, self.eval_task, "eval_task"),
             eval_output_path=output,
         ).with_clients(self.hook.clients)

@@ -1,4 +1,7 @@
-"""The base of the operators that run one SageMaker job: started once, found again, stopped when killed.
+"""The base of the operators that run one Nova job: started once, found again, stopped when killed.
+
+A job runs as a SageMaker training job, or on a SageMaker HyperPod cluster when ``cluster_name`` and
+``namespace`` are given (its ConfigMap and PyTorchJob, created through the cluster's EKS API).
 
 How a task instance keeps to one job (Airflow 3.3 deletes a task's XComs before each try, so
 nothing here relies on them):
@@ -26,14 +29,13 @@ from airflow.sdk.configuration import conf
 
 from airflow_provider_nova.links.sagemaker import SageMakerTrainingJobLink, TrainingJobLogsLink
 from airflow_provider_nova.operators.base import NovaBaseOperator, aws_template_fields
-from airflow_provider_nova.operators.naming import job_name_for, next_free_name
+from airflow_provider_nova.operators.naming import HYPERPOD_MAX, hyperpod_job_name, job_name_for, next_free_name
 from airflow_provider_nova.operators.values import as_bool, as_float, as_int, member, optional_text
 
 if TYPE_CHECKING:
     from airflow_provider_nova.core import NovaModelCustomizer
     from airflow_provider_nova.core.customizer import JobPlan
     from airflow_provider_nova.core.lifecycle import JobRef, JobState
-    from airflow_provider_nova.core.runtimes.smtj import TrainingJobs
 
 IF_JOB_EXISTS = ("reattach", "fail", "new_name")
 STATE_KEY = "nova_job"  # the task state store key; renaming it strands in-flight retries
@@ -51,7 +53,7 @@ class Launched:
 
 
 class NovaJobOperator(NovaBaseOperator):
-    """Runs one Nova job on SageMaker Training Jobs and returns a small JSON result.
+    """Runs one Nova job on SageMaker Training Jobs or SageMaker HyperPod and returns a small JSON result.
 
     :param model: the Nova model (``Model`` member or its name, e.g. ``"NOVA_MICRO"``).
     :param instance_type: the instance type, e.g. ``ml.p5.48xlarge``.
@@ -62,8 +64,13 @@ class NovaJobOperator(NovaBaseOperator):
     :param job_name: the job's name; derived from the DAG, run, task and map index when omitted.
     :param if_job_exists: when a job of that name exists that this task did not start:
         ``reattach`` (default), ``fail`` or ``new_name``.
-    :param execution_role: the IAM role the job runs as; the connection's own role when omitted.
-    :param max_job_runtime: the job's ``MaxRuntimeInSeconds`` (default one day).
+    :param cluster_name: run on this SageMaker HyperPod cluster (EKS-orchestrated) instead of SageMaker
+        Training Jobs; needs ``namespace``. The AWS connection's identity must be able to reach the
+        cluster's Kubernetes API (an EKS access entry and RBAC: see the README).
+    :param namespace: the Kubernetes namespace HyperPod jobs run in.
+    :param execution_role: the IAM role the job runs as; the connection's own role when omitted
+        (SageMaker Training Jobs only: HyperPod jobs run as the cluster's instance group role).
+    :param max_job_runtime: the job's ``MaxRuntimeInSeconds`` (default one day; SageMaker Training Jobs only).
     :param validation_config: turn checks off by name (``{"data": False}``), as the core's customizer takes.
     :param wait_for_completion: wait for the job to end (default); otherwise return once it started.
     :param poll_interval: seconds between status checks.
@@ -80,6 +87,8 @@ class NovaJobOperator(NovaBaseOperator):
         "recipe_path",
         "overrides",
         "job_name",
+        "cluster_name",
+        "namespace",
         "execution_role",
         "max_job_runtime",
         "poll_interval",
@@ -101,6 +110,8 @@ class NovaJobOperator(NovaBaseOperator):
         overrides: dict[str, Any] | str | None = None,
         job_name: str | None = None,
         if_job_exists: str = "reattach",
+        cluster_name: str | None = None,
+        namespace: str | None = None,
         execution_role: str | None = None,
         max_job_runtime: int | str | None = None,
         validation_config: dict[str, bool] | None = None,
@@ -119,6 +130,8 @@ class NovaJobOperator(NovaBaseOperator):
         self.overrides = overrides
         self.job_name = job_name
         self.if_job_exists = if_job_exists
+        self.cluster_name = cluster_name
+        self.namespace = namespace
         self.execution_role = execution_role
         self.max_job_runtime = max_job_runtime
         self.validation_config = validation_config
@@ -196,7 +209,7 @@ class NovaJobOperator(NovaBaseOperator):
     def _launch(self, context: Any) -> Launched:
         store = context.get("task_state_store")
         record = _read(store)
-        base = optional_text(self.job_name) or job_name_for(context)
+        base = optional_text(self.job_name) or self._derived_name(context)
         jobs = self._jobs()
         if record is not None and not record.get("done"):
             found = self._find(jobs, record["job_name"])
@@ -206,10 +219,10 @@ class NovaJobOperator(NovaBaseOperator):
             if found is None:
                 return self._start(store, jobs, record["job_name"])
             self.log.warning("%s ended %s; starting a new job", found.ref.job_name, found.state and found.state.raw)
-            return self._start(store, jobs, next_free_name(base, jobs.exists))
+            return self._start(store, jobs, next_free_name(base, jobs.exists, max_len=self._name_limit))
         if record is not None:
             self.log.info("The task was cleared after %s succeeded: starting a new job", record["job_name"])
-            return self._start(store, jobs, next_free_name(base, jobs.exists))
+            return self._start(store, jobs, next_free_name(base, jobs.exists, max_len=self._name_limit))
         existing = self._find(jobs, base)
         if existing is None:
             return self._start(store, jobs, base)
@@ -224,9 +237,23 @@ class NovaJobOperator(NovaBaseOperator):
             self.log.info("Re-attaching to the existing job %s (if_job_exists='reattach')", base)
             _write(store, {"job_name": base, "done": False})
             return existing
-        return self._start(store, jobs, next_free_name(base, jobs.exists))
+        return self._start(store, jobs, next_free_name(base, jobs.exists, max_len=self._name_limit))
 
-    def _start(self, store: Any, jobs: TrainingJobs, job_name: str) -> Launched:
+    @property
+    def _on_hyperpod(self) -> bool:
+        return optional_text(self.cluster_name) is not None
+
+    @property
+    def _name_limit(self) -> int:
+        from airflow_provider_nova.operators.naming import MAX_NAME
+
+        return HYPERPOD_MAX if self._on_hyperpod else MAX_NAME
+
+    def _derived_name(self, context: Any) -> str:
+        derived = job_name_for(context)
+        return hyperpod_job_name(derived) if self._on_hyperpod else derived
+
+    def _start(self, store: Any, jobs: Any, job_name: str) -> Launched:
         from airflow_provider_nova.core.errors import ConfigurationError
 
         customizer = self._customizer()
@@ -243,7 +270,7 @@ class NovaJobOperator(NovaBaseOperator):
         runtime = plan.request.get("StoppingCondition", {}).get("MaxRuntimeInSeconds")
         return Launched(ref, plan.output_s3_path, runtime)
 
-    def _find(self, jobs: TrainingJobs, job_name: str) -> Launched | None:
+    def _find(self, jobs: Any, job_name: str) -> Launched | None:
         found = jobs.find(job_name)
         if found is None:
             return None
@@ -309,6 +336,8 @@ class NovaJobOperator(NovaBaseOperator):
         """Store the console links of the job before waiting, so they show while it runs."""
         from airflow_provider_nova.links import persist_training_job_links
 
+        if ref.cluster_name is not None:  # a HyperPod job has no SageMaker training job page
+            return
         persist_training_job_links(
             context, self, region_name=ref.region, aws_partition=self.hook.partition, job_name=ref.job_name
         )
@@ -335,14 +364,32 @@ class NovaJobOperator(NovaBaseOperator):
         )
         self.wait_for_completion = as_bool(self.wait_for_completion, "wait_for_completion")
         self.deferrable = as_bool(self.deferrable, "deferrable")
+        if (optional_text(self.cluster_name) is None) != (optional_text(self.namespace) is None):
+            raise ConfigurationError(
+                "cluster_name and namespace go together: pass both to run on SageMaker HyperPod, or neither for "
+                f"SageMaker Training Jobs (got cluster_name={self.cluster_name!r}, namespace={self.namespace!r})"
+            )
+        if self._on_hyperpod and (optional_text(self.execution_role) or self.max_job_runtime is not None):
+            raise ConfigurationError(
+                "execution_role and max_job_runtime apply to SageMaker Training Jobs only; a HyperPod job runs as "
+                "its cluster's instance group role until it ends"
+            )
         if self.if_job_exists not in IF_JOB_EXISTS:
             raise ConfigurationError(
                 f"if_job_exists must be one of {', '.join(IF_JOB_EXISTS)}, got {self.if_job_exists!r}"
             )
 
     def _runtime(self) -> Any:
-        from airflow_provider_nova.core import SMTJRuntimeManager
+        from airflow_provider_nova.core import SMHPRuntimeManager, SMTJRuntimeManager
 
+        if self._on_hyperpod:
+            return SMHPRuntimeManager(
+                self.instance_type,
+                int(self.instance_count),
+                str(self.cluster_name),
+                str(self.namespace),
+                clients=self.hook.clients,
+            )
         extra: dict[str, Any] = {}
         if optional_text(self.execution_role):
             extra["execution_role"] = optional_text(self.execution_role)
@@ -364,10 +411,13 @@ class NovaJobOperator(NovaBaseOperator):
             self.validation_config,
         )
 
-    def _jobs(self) -> TrainingJobs:
+    def _jobs(self) -> Any:
+        """The job service: ``TrainingJobs``, or ``NamespaceJobs`` of the HyperPod cluster and namespace."""
         from airflow_provider_nova.core import Platform
         from airflow_provider_nova.core.runtimes import jobs_for
 
+        if self._on_hyperpod:
+            return jobs_for(Platform.SMHP, self.hook.clients).in_namespace(str(self.cluster_name), str(self.namespace))
         return jobs_for(Platform.SMTJ, self.hook.clients)
 
     def _placeholder_data(self) -> str:

@@ -15,6 +15,8 @@ from typing import Any
 
 MAX_NAME = 63
 _BASE = 56  # leaves room for "-999" when a name must be replaced
+HYPERPOD_MAX = 50  # the HyperPod runtime's limit (pods and services are named <job>-worker-<i>)
+HYPERPOD_BASE = HYPERPOD_MAX - 4
 _NOT_NAME = re.compile(r"[^a-zA-Z0-9]+")
 
 
@@ -37,9 +39,24 @@ def job_name_for(context: Any) -> str:
     return derived_job_name(ti.dag_id, ti.run_id, ti.task_id, map_index)
 
 
-def next_free_name(base: str, taken: Callable[[str], bool], limit: int = 999) -> str:
-    """``base-2``, ``base-3``, ...: the first one ``taken`` says is free."""
-    stem = base[: MAX_NAME - 4].rstrip("-")
+def hyperpod_job_name(derived: str) -> str:
+    """A derived name as a HyperPod job (PyTorchJob) name: lower case, starting with a letter, 46 characters at most.
+
+    Kubernetes names are DNS labels and the training operator derives pod and service names from the
+    job's, so the name keeps room for ``-<n>`` within the runtime's 50 characters. The derived name's
+    last 12 characters (its hash) are always kept.
+    """
+    slug = _NOT_NAME.sub("-", derived.lower()).strip("-") or "nova"
+    if not slug[0].isalpha():
+        slug = f"nova-{slug}"
+    if len(slug) > HYPERPOD_BASE:
+        slug = slug[: HYPERPOD_BASE - 13].rstrip("-") + "-" + slug[-12:]
+    return slug
+
+
+def next_free_name(base: str, taken: Callable[[str], bool], limit: int = 999, max_len: int = MAX_NAME) -> str:
+    """``base-2``, ``base-3``, ...: the first one ``taken`` says is free, ``max_len`` characters at most."""
+    stem = base[: max_len - 4].rstrip("-")
     for number in range(2, limit + 1):
         candidate = f"{stem}-{number}"
         if not taken(candidate):

@@ -65,14 +65,18 @@ class NovaTrainOperator(NovaJobOperator):
         return [str(self.data_s3_path)], [result["checkpoint_s3_path"], result["output_s3_path"]]
 
     def result(self, ref: JobRef, output_s3_path: str, state: JobState) -> dict[str, Any]:
-        from airflow_provider_nova.core.results import read_checkpoint
-        from airflow_provider_nova.core.runtimes.smtj import output_tar_uri
+        from airflow_provider_nova.core.results import read_checkpoint, read_manifest
+        from airflow_provider_nova.core.runtimes import job_output_uri
 
-        output = output_tar_uri(output_s3_path, ref.job_name)
+        output = job_output_uri(ref.platform, output_s3_path, ref.job_name)
+        if output.endswith("/"):  # HyperPod: <output>/<job>/manifest.json
+            checkpoint = read_manifest(self.hook.clients, output + "manifest.json")
+        else:
+            checkpoint = read_checkpoint(self.hook.clients, output)
         return {
             "job_name": ref.job_name,
             "status": state.status.value,
-            "checkpoint_s3_path": read_checkpoint(self.hook.clients, output),
+            "checkpoint_s3_path": checkpoint,
             "output_s3_path": output,
             "region": ref.region,
         }

@@ -1,4 +1,4 @@
-"""``NovaJobSensor``: wait for a Nova job started elsewhere (a SageMaker training job; HyperPod later)."""
+"""``NovaJobSensor``: wait for a Nova job started elsewhere (a SageMaker training job or a HyperPod job)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ if TYPE_CHECKING:
     from airflow.sdk import Context
 
     from airflow_provider_nova.core.lifecycle import JobRef
-    from airflow_provider_nova.core.runtimes.smtj import TrainingJobs
 
 
 class NovaJobSensor(NovaAwsMixin, BaseSensorOperator):
@@ -24,7 +23,9 @@ class NovaJobSensor(NovaAwsMixin, BaseSensorOperator):
     waits there) and gives up after the sensor's ``timeout``; it never stops the job it watches.
 
     :param job_name: the job's name. (templated)
-    :param platform: where the job runs: a ``Platform`` member or its name (``SMTJ``).
+    :param platform: where the job runs: a ``Platform`` member or its name (``SMTJ``, ``SMHP``).
+    :param cluster_name: the HyperPod cluster (``SMHP`` only). (templated)
+    :param namespace: the Kubernetes namespace of the HyperPod job (``SMHP`` only). (templated)
     :param aws_conn_id: the Airflow ``aws`` connection. (templated)
     :param region_name: the AWS region; the connection's when omitted. (templated)
     :param verify: whether to verify SSL certificates, or a CA bundle path. (templated)
@@ -34,7 +35,7 @@ class NovaJobSensor(NovaAwsMixin, BaseSensorOperator):
     :param poke_interval: seconds between status checks.
     """
 
-    template_fields: tuple[str, ...] = aws_template_fields("job_name")
+    template_fields: tuple[str, ...] = aws_template_fields("job_name", "cluster_name", "namespace")
     ui_color = "#f3e9ff"
 
     def __init__(
@@ -42,6 +43,8 @@ class NovaJobSensor(NovaAwsMixin, BaseSensorOperator):
         *,
         job_name: str,
         platform: Any = "SMTJ",
+        cluster_name: str | None = None,
+        namespace: str | None = None,
         aws_conn_id: str | None = "aws_default",
         region_name: str | None = None,
         verify: bool | str | None = None,
@@ -54,17 +57,27 @@ class NovaJobSensor(NovaAwsMixin, BaseSensorOperator):
         self._set_aws(aws_conn_id, region_name, verify, botocore_config)
         self.job_name = job_name
         self.platform = platform
+        self.cluster_name = cluster_name
+        self.namespace = namespace
         self.deferrable = deferrable
 
-    def _job(self) -> tuple[JobRef, TrainingJobs]:
+    def _job(self) -> tuple[JobRef, Any]:
         """The watched job's reference and its platform's job service (refuses an unsupported platform)."""
         from airflow_provider_nova.core.enums import Platform
         from airflow_provider_nova.core.lifecycle import JobRef
         from airflow_provider_nova.core.runtimes import jobs_for
+        from airflow_provider_nova.operators.values import optional_text
 
         platform = member(Platform, self.platform, "platform")
         jobs = jobs_for(platform, self.hook.clients)
-        return JobRef(platform, str(self.job_name), self.hook.clients.region_name), jobs
+        region = self.hook.clients.region_name
+        if platform is Platform.SMHP:
+            place = {"cluster_name": optional_text(self.cluster_name), "namespace": optional_text(self.namespace)}
+            ref = JobRef.from_json(
+                {"platform": platform.value, "job_name": str(self.job_name), "region": region, **place}
+            )
+            return ref, jobs
+        return JobRef(platform, str(self.job_name), region), jobs
 
     def poke(self, context: Context) -> PokeReturnValue | bool:
         from airflow_provider_nova.core.enums import JobStatus

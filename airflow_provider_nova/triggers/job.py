@@ -16,7 +16,7 @@ import asyncio
 import json
 import time
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
@@ -24,9 +24,6 @@ from airflow_provider_nova.core.enums import JobStatus
 from airflow_provider_nova.core.errors import JobFailedError, NovaError, WaitTimeoutError
 from airflow_provider_nova.core.lifecycle import JobRef, JobState, check_poll
 from airflow_provider_nova.triggers._poller import waiting
-
-if TYPE_CHECKING:
-    from airflow_provider_nova.core.runtimes.smtj import TrainingJobs
 
 EVENT_STATUSES = ("success", "failed", "timeout", "error")
 
@@ -116,9 +113,10 @@ class NovaJobTrigger(BaseTrigger):
 
     def _poll_key(self, ref: JobRef) -> tuple[Any, ...]:
         config = json.dumps(self.botocore_config, sort_keys=True, default=str)
-        return (self.aws_conn_id, self.region_name or ref.region, self.verify, config, ref.platform.value)
+        place = (ref.cluster_name, ref.namespace)  # HyperPod: one poll per cluster and namespace
+        return (self.aws_conn_id, self.region_name or ref.region, self.verify, config, ref.platform.value, *place)
 
-    def _jobs(self, ref: JobRef) -> TrainingJobs:
+    def _jobs(self, ref: JobRef) -> Any:
         """The platform's job service on clients from the connection (blocking: run it in a thread)."""
         from airflow_provider_nova.core.runtimes import jobs_for
         from airflow_provider_nova.hooks.nova import NovaHook
@@ -129,7 +127,10 @@ class NovaJobTrigger(BaseTrigger):
             verify=self.verify,
             config=self.botocore_config,
         )
-        return jobs_for(ref.platform, hook.clients)
+        jobs = jobs_for(ref.platform, hook.clients)
+        if ref.cluster_name is not None and ref.namespace is not None:  # HyperPod: follow jobs by name there
+            return jobs.in_namespace(ref.cluster_name, ref.namespace)
+        return jobs
 
     async def on_kill(self) -> None:
         """Stop the job: the user marked the deferred task failed or success, or cleared it."""

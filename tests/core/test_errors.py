@@ -15,6 +15,7 @@ from airflow_provider_nova.core.errors import (
     ConfigurationError,
     DataPrepError,
     JobFailedError,
+    KubernetesCallError,
     NovaError,
     RecipeError,
     UnknownStatusError,
@@ -32,6 +33,11 @@ EXAMPLES: list[tuple[NovaError, dict[str, object], tuple[type[BaseException], ..
     (
         AwsCallError("CreateTrainingJob", "ValidationException", "bad instance"),
         {"operation": "CreateTrainingJob", "code": "ValidationException"},
+        (),
+    ),
+    (
+        KubernetesCallError("create PyTorchJob", 403, "Forbidden", "pytorchjobs is forbidden"),
+        {"operation": "create PyTorchJob", "status": 403, "reason": "Forbidden"},
         (),
     ),
     (

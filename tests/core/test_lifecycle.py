@@ -25,6 +25,7 @@ from airflow_provider_nova.core.status import (
     TABLES,
     map_custom_model_status,
     map_deployment_status,
+    map_pytorchjob,
     map_sagemaker_status,
     map_throughput_status,
     map_training_job_page,
@@ -48,7 +49,25 @@ def test_each_resource_maps_its_states_and_refuses_unknown_ones(mapping: Any, ex
         with pytest.raises(UnknownStatusError, match=r"unknown .* status") as info:
             mapping(unknown)
         assert info.value.raw == str(unknown)
-    assert len(TABLES) == 4
+    assert len(TABLES) == 5
+
+
+def _job(*conditions: tuple[str, str, str]) -> dict[str, Any]:
+    return {"status": {"conditions": [{"type": t, "status": s, "message": m} for t, s, m in conditions]}}
+
+
+def test_a_pytorchjob_state_is_its_latest_true_condition() -> None:
+    assert map_pytorchjob({}) == (IN, "Pending", None)
+    assert map_pytorchjob(_job(("Created", "True", ""))) == (IN, "Created", None)
+    assert map_pytorchjob(_job(("Created", "True", ""), ("Running", "True", ""))) == (IN, "Running", None)
+    restarting = _job(("Created", "True", ""), ("Running", "False", ""), ("Restarting", "True", "pod evicted"))
+    assert map_pytorchjob(restarting) == (IN, "Restarting", None)
+    done = _job(("Created", "True", ""), ("Running", "False", ""), ("Succeeded", "True", "done"))
+    assert map_pytorchjob(done) == (OK, "Succeeded", None)
+    failed = _job(("Created", "True", ""), ("Failed", "True", "OOMKilled"), ("Running", "True", ""))
+    assert map_pytorchjob(failed) == (FAIL, "Failed", "OOMKilled")  # a final condition wins over a stale one
+    with pytest.raises(UnknownStatusError, match="Kubeflow PyTorchJob"):
+        map_pytorchjob(_job(("Paused", "True", "")))
 
 
 def test_a_page_of_summaries_maps_in_one_go() -> None:

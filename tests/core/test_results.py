@@ -149,9 +149,12 @@ def test_result_is_json_serialisable(started: tuple[NovaModelCustomizer, Trainin
         "platform",
         "region",
         "endpoint_url",
+        "cluster_name",
+        "namespace",
         "method",
         "model_artifacts",
     }
+    assert payload["cluster_name"] is None and payload["namespace"] is None  # a SageMaker training job
 
 
 # -- malformed result files, manifests and job outputs ---------------------------------------------

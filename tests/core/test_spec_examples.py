@@ -134,8 +134,8 @@ def test_runtime_manager_examples(account: dict[str, str]) -> None:
         SMHPRuntimeManager,
         SMTJRuntimeManager,
         TrainingMethod,
-        UnsupportedError,
     )
+    from airflow_provider_nova.core.errors import ConfigurationError
 
     infra = SMTJRuntimeManager(instance_type="ml.p5.48xlarge", instance_count=2)
     data, out = "s3://my-bucket/training-data/", "s3://my-bucket/output/"
@@ -147,8 +147,8 @@ def test_runtime_manager_examples(account: dict[str, str]) -> None:
         instance_type="ml.p5.48xlarge", instance_count=4, cluster_name="my-hyperpod-cluster", namespace="default"
     )
     customizer = NovaModelCustomizer(Model.NOVA_MICRO, TrainingMethod.SFT_LORA, infra, data, out)
-    with pytest.raises(UnsupportedError, match="HyperPod job submission is not available in this release"):
-        customizer.train(job_name="smhp-job")
+    with pytest.raises(ConfigurationError, match="no SageMaker HyperPod cluster of that name"):
+        customizer.train(job_name="smhp-job")  # checked before anything is created
     assert job_names() == ["smtj-job"]
 
 

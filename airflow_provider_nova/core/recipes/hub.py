@@ -137,6 +137,8 @@ class RecipeTemplate:
     text: str
     params: OverrideParams
     tree: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
+    image_uri: str | None = None  # HyperPod: the training image named in the payload template
+    init_image_uri: str | None = None  # HyperPod: the init container's image
 
     def __post_init__(self) -> None:
         if not self.tree:
@@ -286,8 +288,10 @@ class RecipeHub:
         ]
         return ", ".join(methods) or "no training recipes"
 
-    def template(self, entry: RecipeEntry) -> RecipeTemplate:
-        """The SMTJ template and override params of ``entry``."""
+    def template(self, entry: RecipeEntry, platform: Platform = Platform.SMTJ) -> RecipeTemplate:
+        """The template and override params of ``entry`` on ``platform`` (HyperPod: also its images)."""
+        if platform is Platform.SMHP:
+            return self._hyperpod_template(entry)
         if not (entry.smtj_template_uri and entry.smtj_params_uri):
             raise RecipeError(f"recipe {entry.name} has no SageMaker Training Jobs template")
         template_uri, params_uri = entry.smtj_template_uri, entry.smtj_params_uri
@@ -301,6 +305,29 @@ class RecipeHub:
             return RecipeTemplate.load(entry, text, params)
 
         template: RecipeTemplate = self.cache.get_or_load(self._key("s3", "template", template_uri, params_uri), load)
+        return template
+
+    def _hyperpod_template(self, entry: RecipeEntry) -> RecipeTemplate:
+        """The recipe template and images read from ``entry``'s HyperPod payload template."""
+        from airflow_provider_nova.core.hyperpod.payload import parse_payload
+
+        uri = entry.hyperpod_template_uri
+        if not uri:
+            raise RecipeError(f"recipe {entry.name} has no HyperPod payload template")
+
+        def load() -> RecipeTemplate:
+            with aws_errors("GetObject"):
+                payload = parse_payload(read_object(self.clients.s3, uri).decode("utf-8"), uri)
+            params = self.hyperpod_params(entry)
+            return RecipeTemplate(
+                entry,
+                payload.recipe_template,
+                params,
+                image_uri=payload.image_uri,
+                init_image_uri=payload.init_image_uri,
+            )
+
+        template: RecipeTemplate = self.cache.get_or_load(self._key("s3", "hyperpod-template", uri), load)
         return template
 
     def hyperpod_params(self, entry: RecipeEntry) -> OverrideParams:

@@ -65,19 +65,20 @@ class JobSpec:
     recipe: str
     input_s3_data_type: str = "Converse"
     instance_count: int | None = None
+    init_image_uri: str | None = None  # HyperPod: the init container's image, from the payload template
 
 
 @dataclass(frozen=True)
 class RuntimePlan:
     """The exact request a runtime will send, and what it writes first (nothing exists yet).
 
-    :param recipe_uri: where ``start`` uploads the rendered recipe.
+    :param recipe_uri: where ``start`` uploads the rendered recipe (None: the recipe travels in the request).
     :param create_bucket: a bucket ``start`` creates when missing (the SageMaker default bucket).
     """
 
     spec: JobSpec
     request: dict[str, Any]
-    recipe_uri: str
+    recipe_uri: str | None
     create_bucket: str | None = None
 
     @property

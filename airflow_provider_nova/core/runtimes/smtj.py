@@ -110,6 +110,8 @@ class TrainingJobs:
             raise ConfigurationError(name_taken(name, self.clients.region_name))
         if plan.create_bucket:
             ensure_bucket(self.clients, plan.create_bucket)
+        if plan.recipe_uri is None:
+            raise ConfigurationError("a SageMaker training job plan must say where its recipe is uploaded")
         with aws_errors("PutObject"):
             write_object(self.clients.s3, plan.recipe_uri, plan.spec.recipe.encode("utf-8"), "application/x-yaml")
         try:
