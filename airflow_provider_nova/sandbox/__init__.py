@@ -1,7 +1,8 @@
 """A local AWS stand-in for tests and rehearsal: moto's server plus what moto lacks for Nova.
 
 It serves the SageMaker Public Hub's Nova recipes from a packaged snapshot, runs training jobs
-through a lifecycle and writes their artifacts and logs. It is a rehearsal stage, not AWS: what
+through a lifecycle and writes their artifacts and logs, and keeps HyperPod clusters with their
+EKS orchestrator as SageMaker describes them. It is a rehearsal stage, not AWS: what
 passes here must still be run against a real account before it is trusted.
 """
 

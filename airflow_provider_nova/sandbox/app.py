@@ -2,11 +2,13 @@
 
 SageMaker JSON calls the app names in ``sagemaker`` are answered here; everything else goes to moto
 unchanged. ``/_sandbox/...`` is the control API tests and demos use to steer job outcomes, read how
-many training-job calls were answered, and make the next calls of an operation fail.
+many training-job calls were answered, make the next calls of an operation fail, take HyperPod
+nodes out of ``Running``, and point an EKS cluster at a loopback Kubernetes API emulator.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import threading
@@ -18,6 +20,7 @@ from typing import Any
 from airflow_provider_nova.sandbox import moto_state
 from airflow_provider_nova.sandbox.errors import ServiceError, validation
 from airflow_provider_nova.sandbox.hub import Hub
+from airflow_provider_nova.sandbox.hyperpod import HyperPodClusters
 from airflow_provider_nova.sandbox.training import TrainingJobs
 
 _REGION = re.compile(r"Credential=[^/]+/\d{8}/([a-z0-9-]+)/")
@@ -35,16 +38,23 @@ def request_region(environ: dict[str, Any]) -> str:
 class SandboxApp:
     """Routes requests between the Nova additions and moto."""
 
-    def __init__(self, moto_app: Callable[..., Any], jobs: TrainingJobs, hub: Hub) -> None:
+    def __init__(self, moto_app: Callable[..., Any], jobs: TrainingJobs, hub: Hub, clusters: HyperPodClusters) -> None:
         self.moto_app = moto_app
         self.jobs = jobs
         self.hub = hub
+        self.clusters = clusters
         self.sagemaker: dict[str, Callable[[str, dict[str, Any]], dict[str, Any]]] = {
             "DescribeHubContent": hub.describe_hub_content,
             "CreateTrainingJob": jobs.create,
             "DescribeTrainingJob": lambda region, req: jobs.describe(region, req.get("TrainingJobName", "")),
             "StopTrainingJob": lambda region, req: jobs.stop(region, req.get("TrainingJobName", "")),
             "ListTrainingJobs": jobs.list_jobs,
+            "CreateCluster": clusters.create,
+            "DescribeCluster": clusters.describe,
+            "DeleteCluster": clusters.delete,
+            "ListClusters": clusters.list_clusters,
+            "ListClusterNodes": clusters.list_nodes,
+            "DescribeClusterNode": clusters.describe_node,
         }
         self._lock = threading.Lock()
         self.calls: Counter[str] = Counter()
@@ -111,6 +121,7 @@ class SandboxApp:
         if parts == ["reset"]:
             moto_state.reset()
             self.jobs.reset()
+            self.clusters.reset()
             with self._lock:
                 self.calls.clear()
                 self.faults.clear()
@@ -126,10 +137,28 @@ class SandboxApp:
                 return {"calls": dict(self.calls)}
         if parts == ["faults"]:
             return self._inject(body)
+        if parts == ["hyperpod", "node-status"]:
+            return self._node_status(region, body)
+        if parts == ["eks", "endpoint"]:
+            return _eks_endpoint(region, body)
         if len(parts) == 3 and parts[0] == "training-jobs" and parts[2] in ("complete", "fail"):
             outcome = "Completed" if parts[2] == "complete" else "Failed"
             return self.jobs.force(region, parts[1], outcome, body.get("reason"))
         raise ServiceError("NotFound", f"unknown control route {route!r}", 404)
+
+    def _node_status(self, region: str, body: dict[str, Any]) -> dict[str, Any]:
+        count = body.get("count")
+        if count is not None and (isinstance(count, bool) or not isinstance(count, int)):
+            raise validation(f"count must be a whole number or null, got {count!r}")
+        changed = self.clusters.set_node_status(
+            region,
+            str(body.get("cluster_name", "")),
+            str(body.get("instance_group_name", "")),
+            str(body.get("status", "")),
+            count,
+            str(body.get("message", "")),
+        )
+        return {"instance_ids": changed}
 
     def _respond(self, start_response: Callable[..., Any], call: Callable[[], dict[str, Any]]) -> list[bytes]:
         try:
@@ -164,6 +193,24 @@ def seed_account(account: dict[str, Any], region: str) -> dict[str, Any]:
     role_arn = moto_state.create_role(str(role_name), path, trust)
     credentials = moto_state.assume_role(role_arn, str(account.get("session_name", "sandbox")), region)
     return {"role_arn": role_arn, "credentials": credentials}
+
+
+def _eks_endpoint(region: str, body: dict[str, Any]) -> dict[str, Any]:
+    """Point EKS ``DescribeCluster`` of a cluster at ``endpoint`` with CA ``ca_data`` (base64 of the PEM)."""
+    name, endpoint, ca_data = (str(body.get(k, "")) for k in ("cluster_name", "endpoint", "ca_data"))
+    if not endpoint.startswith(("https://", "http://")):
+        raise validation(f"endpoint must be an http(s) URL, got {endpoint!r}")
+    try:
+        pem = base64.b64decode(ca_data, validate=True)
+    except ValueError:
+        pem = b""
+    if not pem.startswith(b"-----BEGIN CERTIFICATE-----"):
+        raise validation("ca_data must be the base64 of a PEM certificate, as EKS gives certificateAuthority.data")
+    try:
+        moto_state.set_eks_endpoint(region, name, endpoint, ca_data)
+    except KeyError:
+        raise ServiceError("ResourceNotFoundException", f"No cluster found for name: {name}.", 404) from None
+    return {"cluster_name": name, "endpoint": endpoint}
 
 
 def _json_body(environ: dict[str, Any]) -> dict[str, Any]:

@@ -8,10 +8,17 @@ SageMaker Training Jobs ``SmtjRecipeTemplateS3Uri``, ``SmtjOverrideParamsS3Uri``
 for HyperPod ``HpEksPayloadTemplateS3Uri`` and ``HpEksOverrideParamsS3Uri``. The objects live in the
 region's ``jumpstart-cache-prod-<region>`` bucket, seeded when the stand-in starts.
 
+The SMTJ template object is the published recipe template. The HyperPod payload object is, as on
+AWS, the Nova chart rendered with placeholders around the recipe (the ConfigMap whose ``config.yaml``
+is the published HyperPod template, then the PyTorchJob), made per region from the snapshot's
+template and the region's ``hp_eks_regional_ecr_uri`` and ``init_container_image`` by
+:mod:`~airflow_provider_nova.sandbox.hub_payload`; for RFT recipes, whose chart is not reproduced,
+it is the bare HyperPod recipe template (see that module). Override-parameter objects are the
+published documents.
+
 Not visible from outside AWS, so chosen here: the envelope fields, the S3 keys (the publisher's own
-scheme, ``recipes/<recipe>_payload_template_<sm_jobs|k8s>_v<version>.yaml``), and the HyperPod
-payload object, which on AWS is the Nova chart rendered with placeholders around the recipe; the
-stand-in stores the bare HyperPod recipe template there.
+scheme, ``recipes/<recipe>_payload_template_<sm_jobs|k8s>_v<version>.yaml``), and the instance type
+the HyperPod payload is rendered for (see :mod:`~airflow_provider_nova.sandbox.hub_payload`).
 """
 
 from __future__ import annotations
@@ -20,7 +27,7 @@ import json
 import threading
 from typing import Any
 
-from airflow_provider_nova.sandbox import hub_snapshot, moto_state
+from airflow_provider_nova.sandbox import hub_payload, hub_snapshot, moto_state
 from airflow_provider_nova.sandbox.errors import ServiceError, validation
 
 PUBLIC_HUB = "SageMakerPublicHub"
@@ -151,6 +158,20 @@ class Hub:
                         if _image(recipe, platform, region) is None:
                             continue
                         for kind, key in object_keys(recipe["Name"], platform).items():
-                            found.append((key, hub_snapshot.read_recipe_file(platform, recipe["Name"], kind)))
+                            found.append((key, _object_body(recipe, platform, kind, region)))
             self._objects[region] = found
         return self._objects[region]
+
+
+def _object_body(recipe: dict[str, Any], platform: str, kind: str, region: str) -> bytes:
+    """A recipe object's body: the published file, or for a HyperPod template the rendered payload."""
+    published = hub_snapshot.read_recipe_file(platform, recipe["Name"], kind)
+    if platform != "hyperpod" or kind != hub_snapshot.TEMPLATE or not hub_payload.is_chart_rendered(recipe["Name"]):
+        return published
+    found = recipe["Platforms"][platform]["RegionalParameters"]
+    images = {
+        "training": found["hp_eks_regional_ecr_uri"][STAGE][region],
+        "init": found["init_container_image"][STAGE][region],
+    }
+    text = hub_payload.payload(published.decode("utf-8"), recipe["Metadata"], region, images)
+    return text.encode("utf-8")

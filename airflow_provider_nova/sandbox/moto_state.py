@@ -1,4 +1,4 @@
-"""Direct access to moto's in-process S3 and CloudWatch Logs state.
+"""Direct access to moto's in-process S3, CloudWatch Logs, IAM, STS and EKS state.
 
 The stand-in writes what a finished job leaves behind (output tars, checkpoints, log lines)
 straight into moto's backends, so a client sees it through the ordinary S3 and Logs APIs.
@@ -118,3 +118,21 @@ def assume_role(role_arn: str, session_name: str, region: str) -> dict[str, str]
         "AWS_SECRET_ACCESS_KEY": assumed.secret_access_key,
         "AWS_SESSION_TOKEN": assumed.session_token,
     }
+
+
+def _eks(region: str) -> Any:
+    from moto.eks.models import eks_backends
+
+    return eks_backends[ACCOUNT_ID][region]
+
+
+def eks_cluster_exists(region: str, name: str) -> bool:
+    """True when moto's EKS holds a cluster ``name`` in ``region``."""
+    return name in _eks(region).clusters
+
+
+def set_eks_endpoint(region: str, name: str, endpoint: str, ca_data: str) -> None:
+    """Make EKS ``DescribeCluster`` of ``name`` answer ``endpoint`` and ``certificateAuthority.data``; KeyError if absent."""
+    cluster = _eks(region).clusters[name]
+    cluster.endpoint = endpoint
+    cluster.certificate_authority = {"data": ca_data}

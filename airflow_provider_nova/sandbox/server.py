@@ -10,6 +10,7 @@ from typing import Any
 from airflow_provider_nova.sandbox.app import CONTROL_PREFIX, SandboxApp
 from airflow_provider_nova.sandbox.bedrock import BedrockResources, BedrockStandIn
 from airflow_provider_nova.sandbox.hub import Hub
+from airflow_provider_nova.sandbox.hyperpod import HyperPodClusters
 from airflow_provider_nova.sandbox.training import TrainingJobs
 
 BANNER = "airflow-provider-nova local AWS stand-in (moto + Nova additions); a rehearsal stage, NOT AWS"
@@ -51,6 +52,7 @@ class NovaSandbox:
         self.port = port
         self.jobs = TrainingJobs(job_seconds=job_seconds)
         self.hub = Hub()
+        self.clusters = HyperPodClusters()
         self.bedrock = BedrockResources(ready_seconds=bedrock_seconds)
         self._server: Any = None
         self._thread: threading.Thread | None = None
@@ -65,7 +67,7 @@ class NovaSandbox:
     def build_app(self) -> BedrockStandIn:
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
-        app = SandboxApp(DomainDispatcherApplication(create_backend_app), self.jobs, self.hub)
+        app = SandboxApp(DomainDispatcherApplication(create_backend_app), self.jobs, self.hub, self.clusters)
         self.hub.seed_all()
         return BedrockStandIn(app, self.bedrock)
 
@@ -164,6 +166,29 @@ class SandboxControl:
         For testing how callers ride out throttling (``ThrottlingException``) or a 5xx; forgotten on reset.
         """
         self._post("faults", {"operation": operation, "code": code, "count": count, "status": status})
+
+    def set_cluster_node_status(
+        self, cluster_name: str, instance_group_name: str, status: str, count: int | None = None, message: str = ""
+    ) -> list[str]:
+        """Give ``count`` nodes (all when None) of a HyperPod cluster's instance group ``status``.
+
+        ``status`` is a ``ClusterInstanceStatus`` (``Running``, ``Failure``, ``Pending``, ...); the first
+        ``count`` nodes in the group's listing order change, and ``ListClusterNodes`` shows them with
+        ``InstanceStatus {Status: status, Message: message}``. Returns the instance ids changed.
+        """
+        body = {"cluster_name": cluster_name, "instance_group_name": instance_group_name, "status": status}
+        answer = self._post("hyperpod/node-status", {**body, "count": count, "message": message})
+        return [str(i) for i in answer["instance_ids"]]
+
+    def set_eks_endpoint(self, cluster_name: str, endpoint: str, ca_data: str, region: str = "us-east-1") -> None:
+        """Make EKS ``DescribeCluster`` of ``cluster_name`` answer ``endpoint`` and ``certificateAuthority.data``.
+
+        For pointing an EKS cluster at a loopback Kubernetes API emulator; ``ca_data`` is the base64 of
+        the PEM certificate, as EKS gives it. Forgotten on reset with the cluster.
+        """
+        self._post(
+            "eks/endpoint", {"cluster_name": cluster_name, "endpoint": endpoint, "ca_data": ca_data, "region": region}
+        )
 
     def bedrock_ready(self, arn: str) -> str:
         """Make a Bedrock custom model, deployment or throughput reach its final state now."""
