@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow_provider_nova.core.enums import JobStatus, Platform
 from airflow_provider_nova.core.errors import ConfigurationError, KubernetesCallError
+from airflow_provider_nova.core.hyperpod.manifests import JOB_LABEL, MANAGED_BY, config_map_name
 from airflow_provider_nova.core.lifecycle import JobRef, JobState
 from airflow_provider_nova.core.status import map_pytorchjob
 
@@ -25,15 +26,9 @@ if TYPE_CHECKING:
     from airflow_provider_nova.core.runtimes.base import RuntimePlan
     from airflow_provider_nova.core.runtimes.smtj import JobSettings
 
-JOB_LABEL = "airflow-provider-nova/job-name"
-MANAGED_BY = "app.kubernetes.io/managed-by=airflow-provider-nova"
+MANAGED = "=".join(MANAGED_BY)  # the label selector of every object this provider creates
 NOT_FOUND = "NotFound"
 MASTER_CONTAINER = "pytorch"
-
-
-def config_map_name(job_name: str) -> str:
-    """The chart's name for a job's recipe ConfigMap."""
-    return f"training-config-{job_name}"
 
 
 def job_prefix(output_s3_path: str, job_name: str, *parts: str) -> str:
@@ -146,7 +141,7 @@ class HyperPodJobs:
         for cluster, namespace in sorted(places):
             listed = {
                 str(item["metadata"]["name"]): JobState(*map_pytorchjob(item))
-                for item in self.api(cluster).list_pytorchjobs(namespace, MANAGED_BY)
+                for item in self.api(cluster).list_pytorchjobs(namespace, MANAGED)
             }
             for ref in refs:
                 if self._where(ref) == (cluster, namespace):
