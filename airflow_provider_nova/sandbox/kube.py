@@ -246,7 +246,10 @@ class KubeEmulator:
             if job is None:
                 raise LookupError(f"no PyTorchJob {namespace}/{name} in the Kubernetes API emulator")
             status, now = job.setdefault("status", {}), self._api.timestamp()
-            if not any(condition["type"] == "Created" for condition in status.get("conditions", [])):
+            found = {condition["type"]: condition["status"] for condition in status.get("conditions", [])}
+            if found.get("Failed") == "True":
+                return  # the operator leaves a failed job and its pods alone
+            if "Created" not in found:
                 operator.set_condition(status, "Created", "PyTorchJobCreated", f"PyTorchJob {name} is created.", now)
                 status.setdefault("startTime", now)
             await change(job, now)

@@ -185,7 +185,7 @@ class KubeApi(KubernetesEmulator):
             _caller.set(verify_token(raw_request.headers.get("Authorization"), self.clock()))
             if found := _NAMESPACE_PATH.fullmatch(raw_request.path):
                 return self._serve_namespaces(raw_request.method, found["name"])
-            if raw_request.path in ("/api/", "/apis/"):  # discovery is served with or without the slash
+            if raw_request.path in ("/api/", "/apis/", "/version/"):  # discovery is served with or without the slash
                 raw_request = raw_request.clone(rel_url=raw_request.rel_url.with_path(raw_request.path[:-1]))
         except TokenError:
             return await self._render_error(ApiError(401, "Unauthorized", "Unauthorized"))
@@ -215,8 +215,9 @@ class KubeApi(KubernetesEmulator):
         return {"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": cidrs}
 
     async def _serve_server_version(self, request: Request) -> Obj:
-        version = {"major": "1", "minor": "31", "gitVersion": "v1.31.0-kube-emulator", "gitTreeState": "clean"}
-        return version | {"goVersion": "go1.22", "compiler": "gc", "platform": "linux/amd64"}
+        version = {"major": "1", "minor": "31", "gitVersion": "v1.31.0-kube-emulator", "gitCommit": "0" * 40}
+        version.update(gitTreeState="clean", buildDate="2024-08-13T00:00:00Z", goVersion="go1.22.5")
+        return version | {"compiler": "gc", "platform": "linux/amd64"}
 
     async def _render_error(self, exc: Exception) -> aiohttp.web.StreamResponse:
         if isinstance(exc, ApiError):
