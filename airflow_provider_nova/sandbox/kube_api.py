@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextvars
 import datetime
 import json
+import logging
 import re
 import secrets
 import time
@@ -29,6 +30,8 @@ from kmock import KubernetesEmulator, KubernetesError, Request, ResourceInfo, ac
 
 from airflow_provider_nova.sandbox import kube_select
 from airflow_provider_nova.sandbox.kube_auth import TokenError, verify_token
+
+log = logging.getLogger(__name__)
 
 Obj = dict[str, Any]
 _NAMESPACE_PATH = re.compile(r"/api/v1/namespaces(?:/(?P<name>[^/]+))?/?")
@@ -187,7 +190,8 @@ class KubeApi(KubernetesEmulator):
                 return self._serve_namespaces(raw_request.method, found["name"])
             if raw_request.path in ("/api/", "/apis/", "/version/"):  # discovery is served with or without the slash
                 raw_request = raw_request.clone(rel_url=raw_request.rel_url.with_path(raw_request.path[:-1]))
-        except TokenError:
+        except TokenError as refused:
+            log.info("Kubernetes API emulator refused a request's token: %s", refused)
             return await self._render_error(ApiError(401, "Unauthorized", "Unauthorized"))
         except ApiError as error:
             return await self._render_error(error)

@@ -117,3 +117,38 @@ def pytorchjob(name: str = "sft-job", workers: int = 1, labels: dict[str, str] |
 def job_manifest() -> Callable[..., dict[str, Any]]:
     """Build PyTorchJob manifests (see ``pytorchjob``)."""
     return pytorchjob
+
+
+HP_CLUSTER = "nova-hp"
+HP_GROUP = "nova-p5"
+HP_NAMESPACE = "nova-jobs"
+
+
+@pytest.fixture
+def hyperpod(account: dict[str, str], control: Any, kube: Any) -> dict[str, Any]:
+    """An EKS-orchestrated HyperPod cluster ``nova-hp`` in the stand-in, its EKS API served by ``kube``.
+
+    The restricted instance group ``nova-p5`` holds 4 x ml.p5.48xlarge; namespace ``nova-jobs`` exists.
+    """
+    import boto3
+
+    url = account["endpoint_url"]
+    eks = boto3.client("eks", endpoint_url=url, region_name="us-east-1")
+    arn = eks.create_cluster(
+        name=CLUSTER, roleArn=account["role_arn"], resourcesVpcConfig={"subnetIds": ["subnet-0a1b2c3d"]}
+    )["cluster"]["arn"]
+    boto3.client("sagemaker", endpoint_url=url, region_name="us-east-1").create_cluster(
+        ClusterName=HP_CLUSTER,
+        Orchestrator={"Eks": {"ClusterArn": arn}},
+        RestrictedInstanceGroups=[
+            {
+                "InstanceGroupName": HP_GROUP,
+                "InstanceType": "ml.p5.48xlarge",
+                "InstanceCount": 4,
+                "ExecutionRole": account["role_arn"],
+            }
+        ],
+    )
+    control.set_eks_endpoint(CLUSTER, kube.url, kube.ca_data)
+    kube.add_namespace(HP_NAMESPACE)
+    return {"cluster_name": HP_CLUSTER, "namespace": HP_NAMESPACE, "group": HP_GROUP, "eks_arn": arn}

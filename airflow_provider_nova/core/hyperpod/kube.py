@@ -109,6 +109,7 @@ class KubeApi:
                 configuration.api_key = {"authorization": token.token}
 
         config.refresh_api_key_hook = refresh
+        config.api_key = {"authorization": ""}  # the client asks the hook only for a key it already holds
         return cls(kubernetes.client.ApiClient(config))
 
     @classmethod
