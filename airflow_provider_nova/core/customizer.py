@@ -10,7 +10,7 @@ from typing import Any
 from airflow_provider_nova.core.aws import aws_errors, error_code
 from airflow_provider_nova.core.deploy import DeploymentResult
 from airflow_provider_nova.core.enums import DeployPlatform, EvaluationTask, Model, Platform, TrainingMethod
-from airflow_provider_nova.core.errors import AwsCallError, ConfigurationError, RecipeError
+from airflow_provider_nova.core.errors import AwsCallError, ConfigurationError, RecipeError, UnsupportedError
 from airflow_provider_nova.core.evaluation import (
     TASKS,
     check_lambda_arn,
@@ -247,6 +247,11 @@ class NovaModelCustomizer:
     def _check_method(self, rft_lambda_arn: str | None) -> None:
         if self.method is TrainingMethod.EVALUATION:
             raise ConfigurationError("method EVALUATION does not train; use evaluate() or a training method")
+        if self.method.is_rft and self._on_hyperpod:
+            raise UnsupportedError(
+                f"{self.method.name} on SageMaker HyperPod is not available in this release (its chart runs reward, "
+                "generation and messaging services besides the PyTorchJob); use SMTJRuntimeManager for RFT"
+            )
         if self.method.is_rft:
             if not rft_lambda_arn:
                 raise ConfigurationError(f"{self.method.name} needs rft_lambda_arn, the reward function's Lambda ARN")

@@ -213,3 +213,13 @@ def test_the_eks_token_is_made_again_before_it_expires(
     infra.describe(ref)
     assert len(made) == 2
     assert all(t.startswith("k8s-aws-v1.") for t in made)
+
+
+def test_rft_on_hyperpod_is_refused_plainly(aws: Any, hyperpod: dict[str, Any], kube: Any) -> None:
+    from airflow_provider_nova.core.errors import UnsupportedError
+
+    infra = SMHPRuntimeManager("ml.p5.48xlarge", 4, "nova-hp", "nova-jobs", clients=aws)
+    customizer = NovaModelCustomizer(Model.NOVA_LITE_2, TrainingMethod.RFT_LORA, infra, DATA, OUT)
+    with pytest.raises(UnsupportedError, match="RFT_LORA on SageMaker HyperPod is not available"):
+        customizer.train("lite-rft", rft_lambda_arn="arn:aws:lambda:us-east-1:123456789012:function:reward")
+    assert _created(kube) == []
