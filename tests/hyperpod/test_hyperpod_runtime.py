@@ -223,3 +223,26 @@ def test_rft_on_hyperpod_is_refused_plainly(aws: Any, hyperpod: dict[str, Any], 
     with pytest.raises(UnsupportedError, match="RFT_LORA on SageMaker HyperPod is not available"):
         customizer.train("lite-rft", rft_lambda_arn="arn:aws:lambda:us-east-1:123456789012:function:reward")
     assert _created(kube) == []
+
+
+def test_a_kubeconfig_reaches_the_cluster_instead_of_the_aws_credentials(
+    aws: Any, hyperpod: dict[str, Any], kube: Any, tmp_path: Any, eks_token: Any
+) -> None:
+    kubeconfig = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": "nova", "cluster": {"server": kube.url, "certificate-authority-data": kube.ca_data}}],
+        "users": [{"name": "airflow", "user": {"token": eks_token()}}],
+        "contexts": [{"name": "nova", "context": {"cluster": "nova", "user": "airflow", "namespace": "nova-jobs"}}],
+        "current-context": "nova",
+    }
+    path = tmp_path / "kubeconfig"
+    path.write_text(yaml.safe_dump(kubeconfig))
+    infra = SMHPRuntimeManager("ml.p5.48xlarge", 2, "nova-hp", "nova-jobs", clients=aws, kubeconfig=str(path))
+    customizer = NovaModelCustomizer(Model.NOVA_MICRO, TrainingMethod.SFT_LORA, infra, DATA, OUT)
+    customizer.train("micro-sft-kubeconfig")
+    assert kube.get("kubeflow.org/v1", "pytorchjobs", "nova-jobs", "micro-sft-kubeconfig") is not None
+    with pytest.raises(ConfigurationError, match="does not exist"):
+        SMHPRuntimeManager(
+            "ml.p5.48xlarge", 2, "nova-hp", "nova-jobs", clients=aws, kubeconfig=str(tmp_path / "none")
+        ).describe(infra.ref("x"))
