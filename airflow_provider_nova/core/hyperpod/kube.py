@@ -80,6 +80,17 @@ def _message(exc: Any) -> str:
     return str(body.get("message") or "") if isinstance(body, dict) else str(body)[:500]
 
 
+def _unless_missing(operation: str, call: Callable[[], Any]) -> Any:
+    """``call()``'s answer, or None when Kubernetes answers 404 Not Found."""
+    try:
+        with kube_errors(operation):
+            return call()
+    except KubernetesCallError as exc:
+        if exc.status == 404:
+            return None
+        raise
+
+
 class KubeApi:
     """ConfigMaps, PyTorchJobs and pod logs in one cluster."""
 
@@ -122,37 +133,27 @@ class KubeApi:
 
     # -- reads -----------------------------------------------------------------------------------
     def namespace_exists(self, namespace: str) -> bool:
-        try:
-            with kube_errors("read Namespace"):
-                self.core.read_namespace(namespace, _request_timeout=REQUEST_TIMEOUT)
-        except KubernetesCallError as exc:
-            if exc.status == 404:
-                return False
-            raise
-        return True
+        found = _unless_missing(
+            "read Namespace", lambda: self.core.read_namespace(namespace, _request_timeout=REQUEST_TIMEOUT)
+        )
+        return found is not None
 
     def get_pytorchjob(self, namespace: str, name: str) -> dict[str, Any] | None:
-        try:
-            with kube_errors("get PyTorchJob"):
-                job: dict[str, Any] = self.custom.get_namespaced_custom_object(
-                    PYTORCH_GROUP, PYTORCH_VERSION, namespace, PYTORCH_PLURAL, name, _request_timeout=REQUEST_TIMEOUT
-                )
-        except KubernetesCallError as exc:
-            if exc.status == 404:
-                return None
-            raise
+        job: dict[str, Any] | None = _unless_missing(
+            "get PyTorchJob",
+            lambda: self.custom.get_namespaced_custom_object(
+                PYTORCH_GROUP, PYTORCH_VERSION, namespace, PYTORCH_PLURAL, name, _request_timeout=REQUEST_TIMEOUT
+            ),
+        )
         return job
 
     def get_config_map_data(self, namespace: str, name: str) -> dict[str, str] | None:
         """A ConfigMap's ``data``, or None when there is no such ConfigMap."""
-        try:
-            with kube_errors("read ConfigMap"):
-                found = self.core.read_namespaced_config_map(name, namespace, _request_timeout=REQUEST_TIMEOUT)
-        except KubernetesCallError as exc:
-            if exc.status == 404:
-                return None
-            raise
-        return dict(found.data or {})
+        found = _unless_missing(
+            "read ConfigMap",
+            lambda: self.core.read_namespaced_config_map(name, namespace, _request_timeout=REQUEST_TIMEOUT),
+        )
+        return None if found is None else dict(found.data or {})
 
     def list_pytorchjobs(self, namespace: str, selector: str) -> list[dict[str, Any]]:
         """The PyTorchJobs of a namespace that carry the label ``selector``, in one call."""
