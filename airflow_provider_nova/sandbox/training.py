@@ -9,8 +9,6 @@ SageMaker does, with a ``FailureReason``. ``StopTrainingJob`` moves it to ``Stop
 
 from __future__ import annotations
 
-import base64
-import json
 import re
 import threading
 import time
@@ -18,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from airflow_provider_nova.sandbox import moto_state, outputs
+from airflow_provider_nova.sandbox import moto_state, outputs, paging
 from airflow_provider_nova.sandbox.errors import ServiceError, validation
 
 LOG_GROUP = "/aws/sagemaker/TrainingJobs"
@@ -63,22 +61,6 @@ def _ordered(jobs: list[Job], request: dict[str, Any]) -> list[Job]:
     kept = [j for j in jobs if (not contains or contains in j.name) and (after is None or j.created > float(after))]
     field = _SORT_FIELDS[by]
     return sorted(kept, key=lambda j: (getattr(j, field), j.name), reverse=order == "Descending")
-
-
-def _page_token(start: int) -> str:
-    return base64.urlsafe_b64encode(json.dumps({"start": start}).encode()).decode()
-
-
-def _page_start(token: Any) -> int:
-    if token is None:
-        return 0
-    try:
-        start = json.loads(base64.urlsafe_b64decode(str(token).encode()))["start"]
-    except (ValueError, KeyError, TypeError):
-        raise validation(f"Invalid pagination token {token!r}") from None
-    if not isinstance(start, int) or start < 0:
-        raise validation(f"Invalid pagination token {token!r}")
-    return start
 
 
 def _split_s3(uri: str) -> tuple[str, str]:
@@ -181,7 +163,7 @@ class TrainingJobs:
         limit = request.get("MaxResults", 10)
         if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 100:
             raise validation(f"Value '{limit}' at 'maxResults' failed to satisfy constraint: 1 <= value <= 100")
-        start = _page_start(request.get("NextToken"))
+        start = paging.start(request.get("NextToken"))
         with self._lock:
             jobs = [j for (r, _), j in self._jobs.items() if r == region]
             for job in jobs:
@@ -203,7 +185,7 @@ class TrainingJobs:
             ]
         }
         if start + limit < len(selected):
-            answer["NextToken"] = _page_token(start + limit)
+            answer["NextToken"] = paging.token(start + limit)
         return answer
 
     # -- control API -------------------------------------------------------------------------
