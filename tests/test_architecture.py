@@ -41,7 +41,8 @@ def test_public_namespace_is_exactly_the_curated_list() -> None:
         "JobStatus", "RuntimeManager", "SMTJRuntimeManager", "SMHPRuntimeManager", "BaseJobResult", "TrainingResult",
         "ModelArtifacts", "AwsClients", "NovaError", "ConfigurationError", "RecipeError", "DataPrepError",
         "AwsCallError", "JobFailedError", "EvaluationResult", "SMTJEvaluationResult", "SMHPEvaluationResult",
-        "SMTJBatchInferenceResult", "DeploymentResult", "EndpointInfo", "DeploymentError",
+        "SMTJBatchInferenceResult", "BatchInferenceResult", "SMHPBatchInferenceResult", "DeploymentResult",
+        "EndpointInfo", "DeploymentError",
         "UnsupportedError", "UnknownStatusError", "WaitTimeoutError",
     }  # fmt: skip
     expected |= {"DatasetLoader", "JSONLDatasetLoader", "JSONDatasetLoader", "CSVDatasetLoader"}

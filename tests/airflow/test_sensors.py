@@ -21,8 +21,15 @@ def sensor(name: str, **kwargs: Any) -> NovaJobSensor:
     return NovaJobSensor(task_id="wait", job_name=name, **{"poke_interval": 0.05, **kwargs})
 
 
-def test_job_name_and_the_aws_parameters_are_templated() -> None:
-    assert NovaJobSensor.template_fields == ("aws_conn_id", "job_name", "region_name", "verify")
+def test_job_name_the_hyperpod_place_and_the_aws_parameters_are_templated() -> None:
+    assert NovaJobSensor.template_fields == (
+        "aws_conn_id",
+        "cluster_name",
+        "job_name",
+        "namespace",
+        "region_name",
+        "verify",
+    )
 
 
 def test_poke_is_false_while_running_and_true_with_the_state_once_completed(
