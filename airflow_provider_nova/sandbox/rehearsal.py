@@ -115,3 +115,48 @@ def airflow_connection(endpoint_url: str, credentials: dict[str, str], region: s
             "endpoint_url": endpoint_url,
         },
     }
+
+
+def make_hyperpod_cluster(
+    endpoint_url: str,
+    role_arn: str,
+    control: Any,
+    kube: Any,
+    *,
+    cluster_name: str = "nova-hp",
+    group: str = "nova-p5",
+    instance_type: str = "ml.p5.48xlarge",
+    instance_count: int = 4,
+    namespace: str = "nova-jobs",
+    region: str = "us-east-1",
+) -> dict[str, Any]:
+    """Create an EKS-orchestrated HyperPod cluster in the stand-in whose EKS API is ``kube`` (an emulator).
+
+    The EKS cluster takes the emulator's ``cluster_name``; the HyperPod cluster has one restricted
+    instance group of ``instance_count`` x ``instance_type``; ``namespace`` is created in the emulator.
+
+    :param control: the stand-in's ``SandboxControl`` (it points the EKS cluster's endpoint and CA at ``kube``).
+    :param kube: a started ``KubeEmulator``.
+    :returns: ``cluster_name``, ``namespace``, ``group`` and the EKS cluster's ARN as ``eks_arn``.
+    """
+    import boto3
+
+    eks = boto3.client("eks", endpoint_url=endpoint_url, region_name=region)
+    arn: str = eks.create_cluster(
+        name=kube.cluster_name, roleArn=role_arn, resourcesVpcConfig={"subnetIds": ["subnet-0a1b2c3d"]}
+    )["cluster"]["arn"]
+    boto3.client("sagemaker", endpoint_url=endpoint_url, region_name=region).create_cluster(
+        ClusterName=cluster_name,
+        Orchestrator={"Eks": {"ClusterArn": arn}},
+        RestrictedInstanceGroups=[
+            {
+                "InstanceGroupName": group,
+                "InstanceType": instance_type,
+                "InstanceCount": instance_count,
+                "ExecutionRole": role_arn,
+            }
+        ],
+    )
+    control.set_eks_endpoint(kube.cluster_name, kube.url, kube.ca_data)
+    kube.add_namespace(namespace)
+    return {"cluster_name": cluster_name, "namespace": namespace, "group": group, "eks_arn": arn}

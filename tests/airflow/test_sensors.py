@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from airflow.sdk.exceptions import TaskDeferred
 
-from airflow_provider_nova.core import JobFailedError, UnsupportedError
+from airflow_provider_nova.core import ConfigurationError, JobFailedError
 from airflow_provider_nova.sensors import NovaJobSensor
 from airflow_provider_nova.triggers import NovaJobTrigger
 
@@ -82,8 +82,8 @@ def test_deferred_it_waits_on_the_trigger_and_resumes_with_its_event(
         watch.execute_complete({}, failed)
 
 
-def test_a_platform_that_cannot_be_followed_yet_is_refused_before_deferring(aws_conn: str) -> None:
-    with pytest.raises(UnsupportedError):
+def test_a_job_that_cannot_be_followed_is_refused_before_deferring(aws_conn: str) -> None:
+    with pytest.raises(ConfigurationError, match="HyperPod job reference needs cluster_name and namespace"):
         sensor("hp-job", platform="SMHP", deferrable=True).execute({})
     with pytest.raises(ValueError, match="platform must be one of SMTJ, SMHP"):
         sensor("x", platform="EC2").poke({})

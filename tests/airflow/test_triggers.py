@@ -163,9 +163,9 @@ def test_a_missing_job_is_an_error_event_and_does_not_disturb_the_other_waits(
     assert real["status"] == "success"
 
 
-def test_a_platform_that_cannot_be_followed_yet_is_an_error_event(aws_conn: str) -> None:
+def test_a_job_reference_that_cannot_be_followed_is_an_error_event(aws_conn: str) -> None:
     event = run(trigger({"platform": "SMHP", "job_name": "hp", "region": "us-east-1"}, aws_conn))
-    assert event["status"] == "error" and "not available" in event["message"]
+    assert event["status"] == "error" and "needs cluster_name and namespace" in event["message"]
     event = run(trigger({"job_name": "no-platform"}, aws_conn))
     assert event["status"] == "error" and "not a job reference" in event["message"]
 

@@ -130,25 +130,14 @@ def hyperpod(account: dict[str, str], control: Any, kube: Any) -> dict[str, Any]
 
     The restricted instance group ``nova-p5`` holds 4 x ml.p5.48xlarge; namespace ``nova-jobs`` exists.
     """
-    import boto3
+    from airflow_provider_nova.sandbox.rehearsal import make_hyperpod_cluster
 
-    url = account["endpoint_url"]
-    eks = boto3.client("eks", endpoint_url=url, region_name="us-east-1")
-    arn = eks.create_cluster(
-        name=CLUSTER, roleArn=account["role_arn"], resourcesVpcConfig={"subnetIds": ["subnet-0a1b2c3d"]}
-    )["cluster"]["arn"]
-    boto3.client("sagemaker", endpoint_url=url, region_name="us-east-1").create_cluster(
-        ClusterName=HP_CLUSTER,
-        Orchestrator={"Eks": {"ClusterArn": arn}},
-        RestrictedInstanceGroups=[
-            {
-                "InstanceGroupName": HP_GROUP,
-                "InstanceType": "ml.p5.48xlarge",
-                "InstanceCount": 4,
-                "ExecutionRole": account["role_arn"],
-            }
-        ],
+    return make_hyperpod_cluster(
+        account["endpoint_url"],
+        account["role_arn"],
+        control,
+        kube,
+        cluster_name=HP_CLUSTER,
+        group=HP_GROUP,
+        namespace=HP_NAMESPACE,
     )
-    control.set_eks_endpoint(CLUSTER, kube.url, kube.ca_data)
-    kube.add_namespace(HP_NAMESPACE)
-    return {"cluster_name": HP_CLUSTER, "namespace": HP_NAMESPACE, "group": HP_GROUP, "eks_arn": arn}

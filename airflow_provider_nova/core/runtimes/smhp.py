@@ -134,7 +134,12 @@ class SMHPRuntimeManager(RuntimeManager):
         return self.jobs.exists(self.ref(job_name))
 
     def check_name_free(self, job_name: str) -> None:
-        if self.exists(job_name):
+        """Refuse a name whose PyTorchJob exists.
+
+        Only the PyTorchJob counts: a ConfigMap an unfinished start of the same job left behind (its
+        process died between the two creates) is replaced by ``start``, so a retry can create the job.
+        """
+        if self.jobs.find(self.ref(job_name)) is not None:
             raise ConfigurationError(
                 f"a HyperPod job named {job_name!r} already exists in namespace {self.namespace} of cluster "
                 f"{self.cluster_name}; choose another job_name (nothing was uploaded or started)"
