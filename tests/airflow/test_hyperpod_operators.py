@@ -16,6 +16,7 @@ from typing import Any
 
 import boto3
 import pytest
+import yaml
 from airflow.sdk.exceptions import TaskDeferred
 
 from airflow_provider_nova.core import ConfigurationError, JobFailedError
@@ -255,9 +256,15 @@ def test_a_deferred_evaluation_resumes_with_the_metrics_and_a_failure_with_the_m
         kube.run_pytorchjob(NAMESPACE, name)
         kube.succeed_pytorchjob(NAMESPACE, name)
 
+    config = kube.get("v1", "configmaps", NAMESPACE, f"training-config-{name}")
+    recipe = yaml.safe_load(config["data"]["config.yaml"])
+    assert recipe["run"]["output_s3_path"] == OUT  # the container writes its results where the recipe says
+    assert recipe["run"]["model_name_or_path"] == CHECKPOINT
+
     event = run_trigger(deferred.value.trigger, drive)
-    result = evaluate().execute_complete(context, event, **deferred.value.kwargs)
-    assert result["metrics"] == metrics and result["eval_output_path"] == f"{OUT}{name}/eval-result/"
+    for kwargs in (deferred.value.kwargs, {}):  # without the deferral's kwargs, the output is read from the job
+        result = evaluate().execute_complete(context, event, **kwargs)
+        assert result["metrics"] == metrics and result["eval_output_path"] == f"{OUT}{name}/eval-result/"
 
     context["task_state_store"].values.clear()  # another task instance's evaluation, which fails
     context["ti"].task_id = "evaluate_again"
