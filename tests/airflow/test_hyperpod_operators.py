@@ -204,6 +204,18 @@ def test_on_kill_deletes_the_jobs_objects_and_the_wait_fails(
     assert "ended NotFound" in str(failures[0])
 
 
+def test_killing_a_deferred_task_deletes_the_jobs_objects(
+    hyperpod: dict[str, Any], kube: Any, context: dict[str, Any]
+) -> None:
+    with pytest.raises(TaskDeferred) as deferred:
+        train_op(deferrable=True).execute(context)
+    name = deferred.value.trigger.job["job_name"]
+    kube.run_pytorchjob(NAMESPACE, name)
+    asyncio.run(deferred.value.trigger.on_kill())  # the user marked the deferred task failed
+    assert pytorchjob(kube, name) is None
+    assert kube.list("v1", "configmaps", NAMESPACE) == [] and kube.list("v1", "pods", NAMESPACE) == []
+
+
 # -- (d) deferred ---------------------------------------------------------------------------------
 def test_deferred_the_trigger_follows_the_pytorchjob_and_the_task_resumes_with_the_checkpoint(
     hyperpod: dict[str, Any], kube: Any, account: dict[str, str], context: dict[str, Any]
