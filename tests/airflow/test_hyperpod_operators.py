@@ -16,6 +16,7 @@ from typing import Any
 
 import boto3
 import pytest
+import yaml
 from airflow.sdk.exceptions import TaskDeferred
 
 from airflow_provider_nova.core import ConfigurationError, JobFailedError
@@ -203,6 +204,18 @@ def test_on_kill_deletes_the_jobs_objects_and_the_wait_fails(
     assert "ended NotFound" in str(failures[0])
 
 
+def test_killing_a_deferred_task_deletes_the_jobs_objects(
+    hyperpod: dict[str, Any], kube: Any, context: dict[str, Any]
+) -> None:
+    with pytest.raises(TaskDeferred) as deferred:
+        train_op(deferrable=True).execute(context)
+    name = deferred.value.trigger.job["job_name"]
+    kube.run_pytorchjob(NAMESPACE, name)
+    asyncio.run(deferred.value.trigger.on_kill())  # the user marked the deferred task failed
+    assert pytorchjob(kube, name) is None
+    assert kube.list("v1", "configmaps", NAMESPACE) == [] and kube.list("v1", "pods", NAMESPACE) == []
+
+
 # -- (d) deferred ---------------------------------------------------------------------------------
 def test_deferred_the_trigger_follows_the_pytorchjob_and_the_task_resumes_with_the_checkpoint(
     hyperpod: dict[str, Any], kube: Any, account: dict[str, str], context: dict[str, Any]
@@ -255,9 +268,15 @@ def test_a_deferred_evaluation_resumes_with_the_metrics_and_a_failure_with_the_m
         kube.run_pytorchjob(NAMESPACE, name)
         kube.succeed_pytorchjob(NAMESPACE, name)
 
+    config = kube.get("v1", "configmaps", NAMESPACE, f"training-config-{name}")
+    recipe = yaml.safe_load(config["data"]["config.yaml"])
+    assert recipe["run"]["output_s3_path"] == OUT  # the container writes its results where the recipe says
+    assert recipe["run"]["model_name_or_path"] == CHECKPOINT
+
     event = run_trigger(deferred.value.trigger, drive)
-    result = evaluate().execute_complete(context, event, **deferred.value.kwargs)
-    assert result["metrics"] == metrics and result["eval_output_path"] == f"{OUT}{name}/eval-result/"
+    for kwargs in (deferred.value.kwargs, {}):  # without the deferral's kwargs, the output is read from the job
+        result = evaluate().execute_complete(context, event, **kwargs)
+        assert result["metrics"] == metrics and result["eval_output_path"] == f"{OUT}{name}/eval-result/"
 
     context["task_state_store"].values.clear()  # another task instance's evaluation, which fails
     context["ti"].task_id = "evaluate_again"

@@ -1,4 +1,5 @@
-"""A throwaway Airflow home whose ``aws_default`` connection points at the stand-in, and ``dag.test()`` in it."""
+"""A throwaway Airflow home whose ``aws_default`` connection points at the stand-in, and ``dag.test()`` in it;
+a HyperPod cluster in the stand-in whose EKS API is a Kubernetes API emulator (not a cluster)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +35,8 @@ with create_session() as session:
         {"uri": e.asset.uri, "extra": e.extra, "source_task_id": e.source_task_id}
         for e in session.query(AssetEvent).filter(AssetEvent.source_run_id == run.run_id)
     ]
-print("RESULT " + json.dumps({"state": str(run.state), "tasks": states, "xcoms": xcoms, "events": events}, default=str))
+result = {"state": str(run.state), "run_id": run.run_id, "tasks": states, "xcoms": xcoms, "events": events}
+print("RESULT " + json.dumps(result, default=str))
 """
 
 
@@ -59,7 +62,10 @@ def airflow_env(tmp_path: Path, account: dict[str, str]) -> dict[str, str]:
 
 
 def _run_dag(env: dict[str, str], file: str, dag_id: str, conf: dict[str, Any] | None = None) -> dict[str, Any]:
-    """``dag.test()`` of one DAG file in a fresh process; its run state, task states, XComs and Asset events."""
+    """``dag.test()`` of one DAG file in a fresh process.
+
+    Its run state and id, task states, XComs and Asset events, and ``output``: what the process printed.
+    """
     out = subprocess.run(
         [sys.executable, "-c", RUN, str(DAGS / file), dag_id, json.dumps(conf or {})],
         env=env, capture_output=True, text=True, timeout=600,
@@ -67,6 +73,7 @@ def _run_dag(env: dict[str, str], file: str, dag_id: str, conf: dict[str, Any] |
     line = next((x for x in out.stdout.splitlines() if x.startswith("RESULT ")), None)
     assert line is not None, out.stderr[-5000:] + out.stdout[-3000:]
     result: dict[str, Any] = json.loads(line[len("RESULT ") :])
+    result["output"] = out.stdout + out.stderr
     return result
 
 
@@ -89,3 +96,20 @@ def run_dag(airflow_env: dict[str, str]) -> Any:
 def rehearsal_jobs(airflow_env: dict[str, str]) -> Any:
     """``rehearsal_jobs()``: the stand-in's training jobs, name -> status."""
     return lambda: _rehearsal_jobs(airflow_env)
+
+
+@pytest.fixture
+def kube() -> Iterator[Any]:
+    """A Kubernetes API emulator on loopback standing in for the EKS API of the HyperPod cluster."""
+    from airflow_provider_nova.sandbox.kube import KubeEmulator
+
+    with KubeEmulator(cluster_name="nova-eks").start() as emulator:
+        yield emulator
+
+
+@pytest.fixture
+def hyperpod(account: dict[str, str], control: Any, kube: Any) -> dict[str, Any]:
+    """HyperPod cluster ``nova-hp`` in the stand-in (4 x ml.p5.48xlarge, namespace ``nova-jobs``), EKS API ``kube``."""
+    from airflow_provider_nova.sandbox.rehearsal import make_hyperpod_cluster
+
+    return make_hyperpod_cluster(account["endpoint_url"], account["role_arn"], control, kube)

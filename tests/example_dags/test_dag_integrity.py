@@ -43,6 +43,7 @@ def test_every_example_dag_parses_without_aws(tmp_path: Path) -> None:
     result = json.loads(next(line for line in out.splitlines() if line.startswith("RESULT "))[7:])
     assert result["errors"] == {}
     assert result["dags"] == [
+        "nova_hyperpod_training",
         "nova_prepare_support_data",
         "nova_retrain_on_new_data",
         "nova_sft_training",

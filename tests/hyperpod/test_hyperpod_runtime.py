@@ -107,6 +107,7 @@ def test_an_mmlu_evaluation_runs_on_one_node_and_its_metrics_are_read(
         kube.get("v1", "configmaps", "nova-jobs", "training-config-micro-mmlu")["data"]["config.yaml"]
     )
     assert recipe["evaluation"]["task"] == "mmlu"
+    assert recipe["run"]["output_s3_path"] == OUT  # the container's only word on where to write its results
     assert pod["containers"][0]["image"].endswith("nova-evaluation-repo:SM-HP-Eval-V2-latest")
 
     assert result.get() == {}  # not complete yet

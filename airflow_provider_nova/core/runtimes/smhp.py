@@ -42,6 +42,26 @@ def check_hyperpod_job_name(job_name: Any) -> str:
     return job_name
 
 
+def _with_locations(recipe: dict[str, Any], spec: JobSpec) -> str:
+    """The recipe's text with ``run.output_s3_path`` (and ``run.data_s3_path`` when the job reads data) set.
+
+    A HyperPod job's container learns where to read and write from its recipe alone (on SageMaker
+    Training Jobs the request's channels and output config say it), and the published evaluation
+    and batch inference templates leave both empty. ``recipe`` is changed in place.
+    """
+    from airflow_provider_nova.core.recipes.render import dump_recipe
+
+    run = recipe.get("run")
+    if not isinstance(run, dict):
+        raise ConfigurationError("recipe must have a 'run' section (a mapping)")
+    wanted = {"output_s3_path": spec.output_s3_path, "data_s3_path": spec.data_s3_path}
+    changes = {key: value for key, value in wanted.items() if value and run.get(key) != value}
+    if not changes:
+        return spec.recipe
+    run.update(changes)
+    return dump_recipe(recipe)
+
+
 class SMHPRuntimeManager(RuntimeManager):
     """Runs Nova jobs on a SageMaker HyperPod cluster orchestrated by EKS.
 
@@ -158,6 +178,7 @@ class SMHPRuntimeManager(RuntimeManager):
             raise ConfigurationError("recipe must be the YAML text of a mapping")
         if spec.init_image_uri is None:
             raise ConfigurationError("a HyperPod job needs the init container image from the recipe's payload template")
+        recipe = _with_locations(parsed, spec)
         count = spec.instance_count or self.instance_count
         check_cluster(self.clients, self.cluster_name, self.instance_type, count)
         if not self.jobs.api(self.cluster_name).namespace_exists(self.namespace):
@@ -182,7 +203,7 @@ class SMHPRuntimeManager(RuntimeManager):
         request = {
             "cluster_name": self.cluster_name,
             "namespace": self.namespace,
-            "objects": render(values, spec.recipe),
+            "objects": render(values, recipe),
         }
         return RuntimePlan(spec, request, None, create_bucket)
 
