@@ -229,8 +229,11 @@ class NovaJobOperator(NovaBaseOperator):
         if self.if_job_exists == "fail":
             from airflow_provider_nova.core.errors import ConfigurationError
 
+            where = existing.ref.region
+            if existing.ref.cluster_name is not None:
+                where = f"namespace {existing.ref.namespace} of HyperPod cluster {existing.ref.cluster_name}"
             raise ConfigurationError(
-                f"job_name {base!r} is taken in {existing.ref.region} and if_job_exists='fail'; "
+                f"job_name {base!r} is taken in {where} and if_job_exists='fail'; "
                 "pass another job_name, or if_job_exists='reattach' or 'new_name'"
             )
         if self.if_job_exists == "reattach" and existing.state is not None and existing.state.status.name != "FAILED":
