@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from airflow_provider_nova.core.cache import RecipeCache
-from airflow_provider_nova.core.errors import AwsCallError, ConfigurationError
+from airflow_provider_nova.core.errors import AwsCallError, ConfigurationError, KubernetesCallError
 
 
 class AwsClients:
@@ -190,8 +190,6 @@ TRANSIENT_CODES = frozenset(
 
 def is_transient(exc: BaseException) -> bool:
     """Whether a failed AWS (or Kubernetes API) call is worth making again later: throttled, a 5xx answer, or none."""
-    from airflow_provider_nova.core.errors import KubernetesCallError
-
     if isinstance(exc, KubernetesCallError):
         return exc.transient
     if error_code(exc) in TRANSIENT_CODES:

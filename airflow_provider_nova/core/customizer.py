@@ -28,7 +28,6 @@ from airflow_provider_nova.core.job_outputs import (
     SMTJBatchInferenceResult,
     SMTJEvaluationResult,
 )
-from airflow_provider_nova.core.logs import training_job_log_lines
 from airflow_provider_nova.core.recipes import (
     BuiltRecipe,
     RecipeCache,
@@ -496,13 +495,10 @@ class NovaModelCustomizer:
 
     # -- logs ----------------------------------------------------------------------------------
     def get_logs(self, limit: int | None = None, start_from_head: bool = False) -> None:
-        """Print the CloudWatch log lines of the job this customizer started last."""
+        """Print the log lines of the job this customizer started last (CloudWatch; HyperPod: its master pod)."""
         if self.job_id is None:
             raise ConfigurationError("no job has been started by this customizer yet: call train() first")
-        if self._on_hyperpod:
-            lines = self.infra.jobs.log_lines(self.infra.ref(self.job_id), limit, start_from_head)  # type: ignore[attr-defined]
-        else:
-            lines = training_job_log_lines(self.infra.clients, self.job_id, limit, start_from_head)
+        lines = self.infra.log_lines(self.job_id, limit, start_from_head)
         if not lines:
             print(f"no log lines yet for job {self.job_id}")
         for line in lines:

@@ -177,13 +177,17 @@ class TrainingResult(BaseJobResult):
         """The job's state; once completed, also fill in ``model_artifacts.checkpoint_s3_path``."""
         state = super().job_state()
         if state.status is JobStatus.COMPLETED and self.model_artifacts.checkpoint_s3_path is None:
-            output = self.model_artifacts.output_s3_path
-            if self.platform is Platform.SMHP:  # HyperPod writes <output>/<job>/manifest.json, no tar
-                checkpoint = read_manifest(self.clients, output.rstrip("/") + "/" + self.MANIFEST)
-            else:
-                checkpoint = read_checkpoint(self.clients, output)
+            checkpoint = read_job_checkpoint(self.clients, self.platform, self.model_artifacts.output_s3_path)
             self.model_artifacts = self.model_artifacts.model_copy(update={"checkpoint_s3_path": checkpoint})
         return state
+
+
+def read_job_checkpoint(clients: AwsClients, platform: Platform, output_uri: str) -> str:
+    """The checkpoint a finished training job names: in the manifest inside its output tar, or, on
+    HyperPod, in ``manifest.json`` under its output prefix (``job_output_uri`` gives either)."""
+    if platform is Platform.SMHP:
+        return read_manifest(clients, output_uri.rstrip("/") + "/" + TrainingResult.MANIFEST)
+    return read_checkpoint(clients, output_uri)
 
 
 def read_checkpoint(clients: AwsClients, output_tar_uri: str) -> str:

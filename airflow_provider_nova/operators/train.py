@@ -65,14 +65,11 @@ class NovaTrainOperator(NovaJobOperator):
         return [str(self.data_s3_path)], [result["checkpoint_s3_path"], result["output_s3_path"]]
 
     def result(self, ref: JobRef, output_s3_path: str, state: JobState) -> dict[str, Any]:
-        from airflow_provider_nova.core.results import read_checkpoint, read_manifest
+        from airflow_provider_nova.core.results import read_job_checkpoint
         from airflow_provider_nova.core.runtimes import job_output_uri
 
         output = job_output_uri(ref.platform, output_s3_path, ref.job_name)
-        if output.endswith("/"):  # HyperPod: <output>/<job>/manifest.json
-            checkpoint = read_manifest(self.hook.clients, output + "manifest.json")
-        else:
-            checkpoint = read_checkpoint(self.hook.clients, output)
+        checkpoint = read_job_checkpoint(self.hook.clients, ref.platform, output)
         return {
             "job_name": ref.job_name,
             "status": state.status.value,

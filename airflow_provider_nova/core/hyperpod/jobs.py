@@ -43,7 +43,7 @@ def master_pod(job_name: str) -> str:
     return f"{job_name}-master-0"
 
 
-def _taken(ref: JobRef) -> str:
+def name_taken(ref: JobRef) -> str:
     return (
         f"a HyperPod job named {ref.job_name!r} already exists in namespace {ref.namespace} of cluster "
         f"{ref.cluster_name}; choose another job_name (nothing was created)"
@@ -160,14 +160,14 @@ class HyperPodJobs:
         cluster, namespace = self._where(ref)
         api = self.api(cluster)
         if self.find(ref) is not None:
-            raise ConfigurationError(_taken(ref))
+            raise ConfigurationError(name_taken(ref))
         config_map, job = request["objects"]
         self._create_config_map(api, ref, config_map)
         try:
             api.create(namespace, job)
         except KubernetesCallError as exc:
             if exc.status == 409:
-                raise ConfigurationError(_taken(ref)) from exc
+                raise ConfigurationError(name_taken(ref)) from exc
             api.delete(namespace, "ConfigMap", config_map["metadata"]["name"])
             raise
         return ref

@@ -142,9 +142,15 @@ class RuntimeManager(ABC):
     def exists(self, job_name: str) -> bool:
         """True when a job of this name exists (names are unique per account and region)."""
 
-    @abstractmethod
     def default_bucket(self) -> str:
-        """The bucket jobs write to when no output path is given."""
+        """``sagemaker-<region>-<account>``, the SageMaker SDK's default bucket (``start`` creates it when missing)."""
+        return f"sagemaker-{self.clients.region_name}-{self.clients.account_id()}"
+
+    def log_lines(self, job_name: str, limit: int | None = None, start_from_head: bool = False) -> list[str]:
+        """The job's log lines, oldest first: its CloudWatch streams (a SageMaker training job's)."""
+        from airflow_provider_nova.core.logs import training_job_log_lines
+
+        return training_job_log_lines(self.clients, job_name, limit, start_from_head)
 
     def check_name_free(self, job_name: str) -> None:
         """Refuse a job name that is already taken, before anything is written."""

@@ -146,10 +146,6 @@ class SMHPRuntimeManager(RuntimeManager):
             self.namespace,
         )
 
-    def default_bucket(self) -> str:
-        """``sagemaker-<region>-<account>``, as for SageMaker Training Jobs (created by ``start`` when missing)."""
-        return f"sagemaker-{self.clients.region_name}-{self.clients.account_id()}"
-
     def exists(self, job_name: str) -> bool:
         return self.jobs.exists(self.ref(job_name))
 
@@ -159,11 +155,11 @@ class SMHPRuntimeManager(RuntimeManager):
         Only the PyTorchJob counts: a ConfigMap an unfinished start of the same job left behind (its
         process died between the two creates) is replaced by ``start``, so a retry can create the job.
         """
-        if self.jobs.find(self.ref(job_name)) is not None:
-            raise ConfigurationError(
-                f"a HyperPod job named {job_name!r} already exists in namespace {self.namespace} of cluster "
-                f"{self.cluster_name}; choose another job_name (nothing was uploaded or started)"
-            )
+        from airflow_provider_nova.core.hyperpod.jobs import name_taken
+
+        ref = self.ref(job_name)
+        if self.jobs.find(ref) is not None:
+            raise ConfigurationError(name_taken(ref))
 
     def plan(self, spec: JobSpec, *, create_bucket: str | None = None) -> RuntimePlan:
         """Check the cluster and namespace (read-only) and render the job's ConfigMap and PyTorchJob."""
@@ -221,5 +217,5 @@ class SMHPRuntimeManager(RuntimeManager):
         self.jobs.stop(ref)
 
     def log_lines(self, job_name: str, limit: int | None = None, start_from_head: bool = False) -> list[str]:
-        """The job's master pod log lines."""
+        """The job's master pod log lines (container ``pytorch``)."""
         return self.jobs.log_lines(self.ref(job_name), limit, start_from_head)

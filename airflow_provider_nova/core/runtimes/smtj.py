@@ -266,10 +266,6 @@ class SMTJRuntimeManager(RuntimeManager):
             self._role_arn = resolve_execution_role(self.clients, self.execution_role)
         return self._role_arn
 
-    def default_bucket(self) -> str:
-        """``sagemaker-<region>-<account>``, the SageMaker SDK's default bucket (created by ``start`` when missing)."""
-        return f"sagemaker-{self.clients.region_name}-{self.clients.account_id()}"
-
     def plan(self, spec: JobSpec, *, create_bucket: str | None = None) -> RuntimePlan:
         """The CreateTrainingJob request for ``spec`` (role look-up at most; nothing is created)."""
         check_job_name(spec.job_name)
