@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 CONSTRAINTS := .ci/constraints.txt
 PIP := $(BIN)/python -m pip
 
-.PHONY: demo test lint typecheck unit sandbox bench bench-import clean constraints
+.PHONY: demo test browser lint typecheck unit sandbox bench bench-import clean constraints
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,8 +24,16 @@ $(VENV)/.installed-sandbox: $(BIN)/python pyproject.toml $(CONSTRAINTS)
 demo: $(VENV)/.installed-sandbox
 	$(BIN)/python -m airflow_provider_nova.sandbox.demo
 
-## test: lint, type-check and run the whole test suite
-test: $(VENV)/.installed-dev lint typecheck unit
+## test: lint, type-check and run the whole test suite (the browser test included)
+test: $(VENV)/.installed-dev browser lint typecheck unit
+
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+## browser: Debian's chromium and chromium-driver for the browser test, installed when missing
+browser:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || { \
+		$(SUDO) apt-get update -q && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium chromium-driver; }
 
 LINTED := $(wildcard airflow_provider_nova tests benchmarks example_dags)
 
