@@ -143,7 +143,7 @@ def main() -> int:
     state = follow(api, DAG_ID, run_id)
     if state == "success":
         print(decision(api.xcom(DAG_ID, run_id, "decide", "scores")), flush=True)
-    print(f"{DAG_ID} {run_id}: {state}. The UI stays up at {ui} until `docker compose down`.", flush=True)
+    print(f"{DAG_ID} {run_id}: {state}. The UI stays up at {ui} until the containers stop.", flush=True)
     return 0 if state == "success" else 1
 
 
