@@ -35,7 +35,7 @@ browser:
 		$(SUDO) apt-get update -q && \
 		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium chromium-driver; }
 
-LINTED := $(wildcard airflow_provider_nova tests benchmarks example_dags)
+LINTED := $(wildcard airflow_provider_nova tests benchmarks example_dags docker)
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check $(LINTED)
