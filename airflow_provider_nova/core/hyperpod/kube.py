@@ -59,11 +59,14 @@ def _ca_file(ca_data: str) -> str:
 def kube_errors(operation: str) -> Iterator[None]:
     """Translate the client's errors into ``KubernetesCallError`` (status 0 when no answer came)."""
     kubernetes = _kubernetes()
+    from urllib3.exceptions import HTTPError
+
     try:
         yield
     except kubernetes.client.ApiException as exc:
         raise KubernetesCallError(operation, int(exc.status or 0), str(exc.reason or ""), _message(exc)) from exc
-    except (OSError, ValueError) as exc:  # urllib3's connection and TLS errors are OSErrors
+    # no answer: urllib3 gives up with MaxRetryError (an HTTPError); socket and TLS errors are OSErrors
+    except (HTTPError, OSError, ValueError) as exc:
         if isinstance(exc, KubernetesCallError):
             raise
         raise KubernetesCallError(operation, 0, type(exc).__name__, str(exc)) from exc
