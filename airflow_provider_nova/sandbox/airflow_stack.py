@@ -39,8 +39,13 @@ def free_port() -> int:
 
 
 def port_is_free(port: int) -> bool:
-    """Whether nothing listens on ``127.0.0.1:port`` (so the api-server can bind it)."""
+    """Whether nothing listens on ``127.0.0.1:port`` (so the api-server can bind it).
+
+    Connections of an earlier server still closing (TIME_WAIT) do not count: the api-server binds with
+    ``SO_REUSEADDR`` too.
+    """
     with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind(("127.0.0.1", port))
         except OSError:

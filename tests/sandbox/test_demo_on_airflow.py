@@ -178,3 +178,20 @@ def test_two_demos_never_share_a_home(tmp_path: Path) -> None:
         home_lock(tmp_path / "airflow"),
     ):
         pass
+
+
+def test_the_ui_port_is_8080_unless_taken_and_an_asked_port_must_be_free(monkeypatch: pytest.MonkeyPatch) -> None:
+    import socket
+
+    from airflow_provider_nova.sandbox import demo
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(SystemExit, match=f"port {port} on 127.0.0.1 is taken"):
+            demo.ui_port(port)
+        monkeypatch.setattr(demo, "PREFERRED_PORT", port)
+        fallback = demo.ui_port(None)
+        assert fallback != port and fallback > 0
+    assert demo.ui_port(None) == port  # free again: preferred
