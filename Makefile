@@ -20,9 +20,12 @@ $(VENV)/.installed-sandbox: $(BIN)/python pyproject.toml $(CONSTRAINTS)
 	$(PIP) install --quiet -c $(CONSTRAINTS) -e ".[sandbox]"
 	touch $@
 
-## demo: start the local AWS stand-in and fine-tune Nova Micro on it (SMTJ), printing each status change
+## demo: the weekly retraining DAG in a real Airflow 3 on the local AWS stand-in, printing each task state
+## change; then the UI (127.0.0.1:8080, or a free port) stays up until Ctrl-C. Its Airflow home is .demo/airflow.
+## .[sandbox] brings moto; Airflow and the amazon provider are the provider's own dependencies, pinned in
+## .ci/constraints.txt. DEMO_ARGS passes options on, e.g. make demo DEMO_ARGS="--runs 3 --port 8090".
 demo: $(VENV)/.installed-sandbox
-	$(BIN)/python -m airflow_provider_nova.sandbox.demo
+	$(BIN)/python -m airflow_provider_nova.sandbox.demo $(DEMO_ARGS)
 
 ## test: lint, type-check and run the whole test suite (the browser test included)
 test: $(VENV)/.installed-dev browser lint typecheck unit
@@ -64,4 +67,4 @@ constraints: $(VENV)/.installed-dev
 	$(PIP) freeze --exclude-editable | grep -v '^airflow-provider-nova' > $(CONSTRAINTS)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .demo

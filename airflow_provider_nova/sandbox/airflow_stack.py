@@ -38,6 +38,21 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def port_is_free(port: int) -> bool:
+    """Whether nothing listens on ``127.0.0.1:port`` (so the api-server can bind it).
+
+    Connections of an earlier server still closing (TIME_WAIT) do not count: the api-server binds with
+    ``SO_REUSEADDR`` too.
+    """
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
 class AirflowStack:
     """Airflow's four services for one Airflow home, started and stopped together.
 
@@ -45,6 +60,7 @@ class AirflowStack:
     :param dags_folder: the DAG files the dag-processor parses.
     :param env: extra environment for every process (connections as ``AIRFLOW_CONN_*``, ...).
     :param password: the ``admin`` user's password for the UI.
+    :param port: the api-server's (and UI's) port on 127.0.0.1; a free one when not given.
     """
 
     def __init__(
@@ -54,10 +70,11 @@ class AirflowStack:
         env: Mapping[str, str] | None = None,
         *,
         password: str = "admin",  # noqa: S107 - a local UI login
+        port: int | None = None,
     ) -> None:
         self.home = Path(home)
         self.dags_folder = Path(dags_folder)
-        self.port = free_port()
+        self.port = port or free_port()
         self.password = password
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
         self.env = self._environment(dict(env or {}))

@@ -44,6 +44,23 @@ SAMPLE_GEN_QA_ROWS = [
 ]
 
 
+# The raw support conversations the weekly retraining DAG prepares (question/answer rows).
+SUPPORT_CONVERSATIONS = [
+    {"question": f"How do I reset my password ({n})?", "answer": f"Open Settings, then Security ({n})."}
+    for n in range(12)
+]
+
+
+def seed_inputs(endpoint_url: str, bucket: str = "my-bucket", region: str = "us-east-1") -> None:
+    """What the weekly retraining DAG reads: raw conversations and the prompts its batch inference answers.
+
+    ``s3://<bucket>/raw/support-conversations.jsonl`` and ``s3://<bucket>/nova/batch/prompts.jsonl``;
+    the bucket is created when missing.
+    """
+    put_jsonl(endpoint_url, f"s3://{bucket}/raw/support-conversations.jsonl", SUPPORT_CONVERSATIONS, region)
+    put_jsonl(endpoint_url, f"s3://{bucket}/nova/batch/prompts.jsonl", SAMPLE_GEN_QA_ROWS, region)
+
+
 def create_role(endpoint_url: str, role_name: str, region: str = "us-east-1") -> str:
     """Create an IAM role SageMaker may assume (once); return its ARN."""
     import boto3

@@ -18,28 +18,10 @@ TASKS = ("prepare", "train", "evaluate_new", "evaluate_deployed", "decide", "bat
 FAST = {"poll_interval": 0.2, "margin": -1.0, "instance_count": 2}  # margin -1: always deploy
 
 
-def seed_inputs(endpoint_url: str) -> None:
-    """The raw conversations the DAG prepares and the prompts its batch inference answers."""
-    import boto3
-
-    from airflow_provider_nova.sandbox import rehearsal
-
-    s3 = boto3.client("s3", endpoint_url=endpoint_url, region_name="us-east-1")
-    raw = [
-        {"question": f"How do I reset my password ({n})?", "answer": f"Open Settings, then Security ({n})."}
-        for n in range(12)
-    ]
-    s3.put_object(
-        Bucket="my-bucket",
-        Key="raw/support-conversations.jsonl",
-        Body="".join(json.dumps(row) + "\n" for row in raw).encode(),
-    )
-    prompts = "".join(json.dumps(row) + "\n" for row in rehearsal.SAMPLE_GEN_QA_ROWS)
-    s3.put_object(Bucket="my-bucket", Key="nova/batch/prompts.jsonl", Body=prompts.encode())
-
-
 @pytest.fixture
 def inputs(account: dict[str, str], control: Any) -> dict[str, str]:
+    from airflow_provider_nova.sandbox.rehearsal import seed_inputs
+
     seed_inputs(account["endpoint_url"])
     control.set_job_seconds(1)
     control.set_bedrock_seconds(1)

@@ -1,14 +1,11 @@
-"""The stand-in as users start it: a separate process, the control API, and the demo."""
+"""The stand-in as users start it: a separate process and the control API."""
 
 from __future__ import annotations
 
 import json
-import os
-import re
 import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -85,30 +82,6 @@ def test_region_without_images_has_no_recipes(server_process: str) -> None:
         HubName="SageMakerPublicHub", HubContentType="Model", HubContentName="nova-textgeneration-micro"
     )
     assert json.loads(answer["HubContentDocument"])["RecipeCollection"] == []
-
-
-def test_demo_runs_the_complete_example_and_shows_training_go_from_in_progress_to_completed() -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    started = time.monotonic()
-    out = subprocess.run(
-        [sys.executable, "-m", "airflow_provider_nova.sandbox.demo", "--job-seconds", "1"],
-        capture_output=True, text=True, env=env, timeout=120, check=True,
-    ).stdout  # fmt: skip
-    assert time.monotonic() - started < 120
-    lines = out.splitlines()
-    assert "NOT AWS" in lines[0]
-    assert "Training job started: my-training-job" in lines
-    transitions = [line.strip() for line in lines if line.strip().startswith("status:")]
-    assert transitions[0].startswith("status: InProgress") and transitions[-1].startswith("status: Completed")
-    assert any(
-        line.startswith("Checkpoint path: s3://customer-escrow-123456789012-smtj-us-east-1/my-training-job/")
-        for line in lines
-    )
-    assert "validate() caught before any job started: override 'global_batch_size' = 100 is not allowed" in out
-    assert "MMLU evaluation my-eval-job" in out
-    assert re.search(
-        r"Model deployed at: arn:aws:bedrock:us-east-1:123456789012:custom-model-deployment/\w+ \(Active\)", out
-    )
 
 
 def test_tensorboard_reads_the_stand_in_event_files(tmp_path: Path) -> None:
