@@ -246,13 +246,11 @@ def find_nav_entry(driver: Any) -> Any:
 
 
 def history_shown(driver: Any) -> Any:
-    """True when the window shows ``/nova/history``; the iframe showing it; else False (wait on)."""
-    if "/nova/history" in driver.current_url:
-        return True
+    """The iframe showing ``/nova/history``; True when the window itself shows it; else False (wait on)."""
     for frame in driver.find_elements(By.TAG_NAME, "iframe"):
-        if "/nova/history" in (frame.get_attribute("src") or ""):
+        if urllib.parse.urlparse(frame.get_attribute("src") or "").path.startswith("/nova/history"):
             return frame
-    return False
+    return urllib.parse.urlparse(driver.current_url).path.startswith("/nova/history")
 
 
 def check_history_row(driver: Any, run_id: str, train: dict[str, Any], scores: dict[str, Any]) -> None:
