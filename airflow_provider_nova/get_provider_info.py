@@ -36,6 +36,8 @@ def get_provider_info() -> dict[str, Any]:
             "airflow_provider_nova.links.sagemaker.TrainingJobLogsLink",
             "airflow_provider_nova.links.bedrock.BedrockCustomModelLink",
             "airflow_provider_nova.links.bedrock.BedrockDeploymentLink",
+            "airflow_provider_nova.links.report.EvaluationReportLink",
         ],
+        "plugins": [{"name": "nova", "plugin-class": "airflow_provider_nova.ui.plugin.NovaPlugin"}],
         # No "connection-types": the hook uses the amazon provider's ``aws`` connection type.
     }

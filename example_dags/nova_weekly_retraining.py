@@ -1,8 +1,10 @@
 """Retrain Nova Micro every week and deploy the new model only when it beats the deployed one.
 
-prepare -> train -> evaluate the new checkpoint and the deployed one on the same benchmark ->
+prepare -> train -> evaluate the deployed model, then the new checkpoint on the same benchmark
+with the deployed one's scores as its baseline (its "Evaluation report" compares the two) ->
 deploy when the new score beats the old by the ``margin`` Param -> batch inference with the
-model that is deployed now.
+model that is deployed now. The provider's "Nova retraining" page in the Airflow UI charts the
+scores over the runs.
 
 The tasks reach AWS through the ``aws_default`` connection (its region, credentials or role,
 and, for the local stand-in, its ``endpoint_url``). The waits defer to the triggerer, so no
@@ -81,18 +83,19 @@ def nova_weekly_retraining() -> None:
         outlets=[CHECKPOINTS],
         **COMMON,
     )
-    evaluate_new = NovaEvaluateOperator(
-        task_id="evaluate_new",
-        eval_task="{{ params.eval_task }}",
-        model_path=CHECKPOINT,
-        output_s3_path=f"{BUCKET}/nova/eval/",
-        **COMMON,
-    )
     evaluate_deployed = NovaEvaluateOperator(
         task_id="evaluate_deployed",
         eval_task="{{ params.eval_task }}",
         model_path=DEPLOYED_BEFORE,  # the base model on the first run
         output_s3_path=f"{BUCKET}/nova/eval/",
+        **COMMON,
+    )
+    evaluate_new = NovaEvaluateOperator(
+        task_id="evaluate_new",
+        eval_task="{{ params.eval_task }}",
+        model_path=CHECKPOINT,
+        output_s3_path=f"{BUCKET}/nova/eval/",
+        baseline=evaluate_deployed.output,  # the report compares the new checkpoint with the deployed model
         **COMMON,
     )
 

@@ -33,6 +33,8 @@ from airflow_provider_nova.operators.naming import HYPERPOD_MAX, hyperpod_job_na
 from airflow_provider_nova.operators.values import as_bool, as_float, as_int, member, optional_text
 
 if TYPE_CHECKING:
+    from airflow.sdk import BaseOperatorLink
+
     from airflow_provider_nova.core import NovaModelCustomizer
     from airflow_provider_nova.core.customizer import JobPlan
     from airflow_provider_nova.core.lifecycle import JobRef, JobState
@@ -95,7 +97,7 @@ class NovaJobOperator(NovaBaseOperator):
         "max_wait",
     )
     template_fields_renderers = {"overrides": "json"}
-    operator_extra_links = (SageMakerTrainingJobLink(), TrainingJobLogsLink())
+    operator_extra_links: tuple[BaseOperatorLink, ...] = (SageMakerTrainingJobLink(), TrainingJobLogsLink())
     ui_color = "#f3e8ff"
     job_kind = "job"
 

@@ -41,6 +41,53 @@ def test_evaluation_returns_the_metrics(aws_conn: str, control: Any, context: di
     assert op.lineage_paths(result) == (["", ""], [result["eval_output_path"]])
 
 
+def test_an_evaluation_with_a_baseline_writes_its_html_report_beside_the_output(
+    aws_conn: str, aws: Any, control: Any, context: dict[str, Any]
+) -> None:
+    control.set_job_seconds(0.3)
+    deployed = {"job_name": "eval-deployed", "status": "COMPLETED", "metrics": {"results": {"all": {"accuracy": 0.5}}}}
+    op = NovaEvaluateOperator(
+        task_id="evaluate", eval_task="mmlu", output_s3_path="s3://my-bucket/eval/", baseline=deployed, **COMMON
+    )
+    result = op.execute(context)
+    folder = f"eval/{result['job_name']}/output"
+    assert result["report_s3_path"] == f"s3://my-bucket/{folder}/report.html"
+    assert result["baseline"] == {"job_name": "eval-deployed", "metrics": deployed["metrics"]}
+    assert (result["eval_task"], result["model_path"]) == ("MMLU", None)
+    stored = aws.s3.get_object(Bucket="my-bucket", Key=f"{folder}/report.html")
+    assert stored["ContentType"] == "text/html"
+    page = stored["Body"].read().decode()
+    accuracy = result["metrics"]["results"]["all"]["accuracy"]
+    assert f'data-series="evaluated" data-metric="accuracy" data-value="{accuracy:.4f}"' in page
+    assert 'data-series="baseline" data-metric="accuracy" data-value="0.5000"' in page
+    assert "eval-deployed" in page
+
+
+def test_a_baseline_of_the_wrong_shape_fails_before_any_job_starts(
+    aws_conn: str, control: Any, context: dict[str, Any]
+) -> None:
+    from airflow_provider_nova.core import ConfigurationError
+
+    op = NovaEvaluateOperator(task_id="evaluate", eval_task="mmlu", baseline={"metrics": "good"}, **COMMON)
+    with pytest.raises(ConfigurationError, match=r"^baseline must be"):
+        op.execute(context)
+    assert creates(control) == 0
+
+
+def test_a_report_that_cannot_be_written_is_logged_and_left_out(
+    aws_conn: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    op = NovaEvaluateOperator(task_id="evaluate", eval_task="mmlu", **COMMON)
+    result = {
+        "job_name": "e-1",
+        "metrics": {"accuracy": 0.5},
+        "eval_output_path": "s3://no-such-bucket/e-1/output/output.tar.gz",
+    }
+    assert op.write_report(result) is None  # the stand-in answers NoSuchBucket
+    logged = capsys.readouterr().out  # the task logger writes to standard output here
+    assert "Could not write the evaluation report to s3://no-such-bucket/e-1/output/report.html" in logged
+
+
 def test_batch_inference_writes_beside_the_output(
     aws_conn: str, aws: Any, control: Any, context: dict[str, Any]
 ) -> None:

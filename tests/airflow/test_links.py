@@ -152,3 +152,20 @@ def test_the_base_is_abstract_and_links_attach_to_operators() -> None:
     op = BaseOperator(task_id="t")
     op.operator_extra_links = (SageMakerTrainingJobLink(), TrainingJobLogsLink())
     assert [link.name for link in op.operator_extra_links] == ["SageMaker training job", "Training job logs"]
+
+
+def test_the_evaluation_report_link_opens_the_plugin_page_once_the_evaluation_finished(
+    ti: FakeTaskInstance, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from airflow_provider_nova.links import EvaluationReportLink, report_url
+
+    monkeypatch.setenv("AIRFLOW__API__BASE_URL", "http://127.0.0.1:8080/airflow/")
+    op = BaseOperator(task_id="evaluate_new")
+    ti.task_id, ti.run_id = "evaluate_new", "manual__2026-01-05T08:00:00+00:00"
+    assert EvaluationReportLink().get_link(op, ti_key=ti) == ""  # running or failed: no report yet
+    ti.xcom_push("return_value", {"job_name": "e-1", "metrics": {"accuracy": 0.5}})
+    assert EvaluationReportLink().get_link(op, ti_key=ti) == (
+        "http://127.0.0.1:8080/airflow/nova/report/dag/manual__2026-01-05T08%3A00%3A00%2B00%3A00/evaluate_new"
+    )
+    assert EvaluationReportLink.name == "Evaluation report"
+    assert report_url("d/1", "r 1", "t", 3, base_url="") == "/nova/report/d%2F1/r%201/t?map_index=3"

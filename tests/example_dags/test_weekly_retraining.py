@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 
@@ -44,8 +46,16 @@ def inputs(account: dict[str, str], control: Any) -> dict[str, str]:
     return account
 
 
+def report_page(endpoint_url: str, uri: str) -> str:
+    import boto3
+
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    s3 = boto3.client("s3", endpoint_url=endpoint_url, region_name="us-east-1")
+    return str(s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode())
+
+
 def test_the_dag_retrains_evaluates_deploys_and_infers(
-    inputs: object, run_dag: Any, rehearsal_jobs: Any, control: Any
+    inputs: dict[str, str], run_dag: Any, rehearsal_jobs: Any, control: Any
 ) -> None:
     result = run_dag("nova_weekly_retraining.py", DAG_ID, FAST)
     assert result["state"] == "success", result["tasks"]
@@ -60,6 +70,9 @@ def test_the_dag_retrains_evaluates_deploys_and_infers(
     assert xcoms["prepare.return_value"]["rows"]["train"] == 12
     assert train["status"] == "COMPLETED" and train["checkpoint_s3_path"].startswith("s3://")
     assert set(new["metrics"]["results"]["all"]) >= {"accuracy"} and new["job_name"] != old["job_name"]
+    assert new["baseline"] == {"job_name": old["job_name"], "metrics": old["metrics"]}  # compared with the deployed
+    assert old["baseline"] is None and new["report_s3_path"].endswith(f"/{new['job_name']}/output/report.html")
+    assert 'data-series="baseline" data-metric="accuracy"' in report_page(inputs["endpoint_url"], new["report_s3_path"])
     assert xcoms["decide.deployed_checkpoint"] == train["checkpoint_s3_path"]
     assert xcoms["deploy.return_value"]["status"] in ("Active", "InService", "ACTIVE")
     assert xcoms["batch_inference.return_value"]["status"] == "COMPLETED"
@@ -103,22 +116,100 @@ def one_dag_folder(tmp_path: Path, name: str) -> Path:
     return folder
 
 
+def plugin_env() -> dict[str, str]:
+    """Load the plugin from the provider info when its ``airflow.plugins`` entry point is not installed yet.
+
+    (An editable install made before the entry point was added has only the provider entry point.)
+    """
+    from importlib.metadata import entry_points
+
+    if any(ep.value.startswith("airflow_provider_nova.") for ep in entry_points(group="airflow.plugins")):
+        return {}
+    return {"AIRFLOW__CORE__LAZY_DISCOVER_PROVIDERS": "False"}
+
+
 def test_the_dag_runs_deferred_in_a_real_airflow(inputs: dict[str, str], tmp_path: Path, control: Any) -> None:
+    """Two runs, then the plugin's history and report pages, as a logged-in user and as nobody."""
     from airflow_provider_nova.sandbox.airflow_stack import AirflowStack
 
     dags = one_dag_folder(tmp_path, "nova_weekly_retraining.py")
-    with AirflowStack(tmp_path / "airflow", dags, stack_env(inputs["endpoint_url"])) as stack:
+    env = {**stack_env(inputs["endpoint_url"]), **plugin_env()}
+    with AirflowStack(tmp_path / "airflow", dags, env) as stack:
         stack.wait_for_dag(DAG_ID)
-        run_id = stack.trigger(DAG_ID, FAST)
-        state = stack.wait_for_run(DAG_ID, run_id, timeout=600)
-        tasks = stack.task_states(DAG_ID, run_id)
+        runs = []
+        for _ in range(2):  # one after the other: the deploy's endpoint name has the trigger's second
+            run_id = stack.trigger(DAG_ID, FAST)
+            runs.append((run_id, stack.wait_for_run(DAG_ID, run_id, timeout=600), stack.task_states(DAG_ID, run_id)))
         logs = tmp_path / "airflow" / "logs" / f"dag_id={DAG_ID}"
         deferred = {p.parent.name.removeprefix("task_id=") for p in logs.glob("run_id=*/task_id=*/*.trigger.*.log")}
-    assert state == "success", tasks
-    assert {t: tasks[t] for t in (*TASKS, "deploy")} == {t: "success" for t in (*TASKS, "deploy")}
-    assert control.calls()["CreateTrainingJob"] == 4  # train, two evaluations, batch inference: one each
+        ui = UiPages(stack.url, [run_id for run_id, _, _ in runs])
+    for _, state, tasks in runs:
+        assert state == "success", tasks
+        assert {t: tasks[t] for t in (*TASKS, "deploy")} == {t: "success" for t in (*TASKS, "deploy")}
+    assert control.calls()["CreateTrainingJob"] == 8  # per run: train, two evaluations, batch inference
     # every wait ran in the triggerer (its log beside the task's), none on a worker
     assert deferred == {"train", "evaluate_new", "evaluate_deployed", "deploy", "batch_inference"}
+    ui.check()
+
+
+class UiPages:
+    """What the api-server answers about the runs: read while it runs, checked after it stopped."""
+
+    def __init__(self, url: str, run_ids: list[str]) -> None:
+        import httpx
+
+        token = httpx.post(f"{url}/auth/token", json={"username": "admin", "password": "admin"}).json()["access_token"]
+        auth = {"Authorization": f"Bearer {token}"}
+        self.url, self.run_ids = url, run_ids
+        self.history = httpx.get(f"{url}/nova/history", headers=auth)
+        self.report_path = f"/nova/report/{DAG_ID}/{quote(run_ids[-1], safe='')}/evaluate_new"
+        self.report = httpx.get(url + self.report_path, headers=auth)
+        self.anonymous = [httpx.get(url + path).status_code for path in ("/nova/history", self.report_path)]
+        self.bad_token = httpx.get(f"{url}/nova/history", headers={"Authorization": "Bearer nonsense"}).status_code
+        self.cookie = httpx.get(f"{url}/nova/history", cookies={"_token": token}).status_code  # as the UI sends it
+        self.plugins = httpx.get(f"{url}/api/v2/plugins", headers=auth).json()["plugins"]
+        self.import_errors = httpx.get(f"{url}/api/v2/plugins/importErrors", headers=auth).json()["import_errors"]
+        self.xcoms = {run_id: {t: self._xcom(httpx, auth, run_id, t) for t in EVALUATIONS} for run_id in run_ids}
+        runs = f"{url}/api/v2/dags/{DAG_ID}/dagRuns/{quote(run_ids[-1], safe='')}"
+        self.links = httpx.get(f"{runs}/taskInstances/evaluate_new/links", headers=auth).json()
+
+    def _xcom(self, httpx: Any, auth: dict[str, str], run_id: str, task_id: str) -> dict[str, Any]:
+        entry = f"{self.url}/api/v2/dags/{DAG_ID}/dagRuns/{quote(run_id, safe='')}/taskInstances/{task_id}"
+        value = httpx.get(f"{entry}/xcomEntries/return_value", headers=auth).json()["value"]
+        return value if isinstance(value, dict) else json.loads(value)
+
+    def check(self) -> None:
+        assert self.anonymous == [401, 401] and self.bad_token == 403  # no data without a valid login
+        assert self.history.status_code == 200 and self.cookie == 200
+        page = self.history.text
+        assert '<section data-dag-id="nova_weekly_retraining">' in page and '<svg class="nova-chart' in page
+        points = dict(re.findall(r'<circle class="nova-point" data-run-id="([^"]+)" data-value="([^"]+)"', page))
+        for run_id in self.run_ids:
+            new, old = (accuracy(self.xcoms[run_id][t]) for t in EVALUATIONS)
+            assert points[run_id] == f"{new:.4f}"
+            row = re.search(rf'<tr data-run-id="{re.escape(run_id)}">(.*?)</tr>', page)
+            assert row is not None, run_id
+            cells = dict(re.findall(r'<td data-field="([\w-]+)"[^>]*>(.*?)</td>', row.group(1)))
+            assert (cells["metric-new"], cells["metric-deployed"]) == (f"{new:.4f}", f"{old:.4f}")
+            assert (cells["state"], cells["deployed"]) == ("success", "yes")
+            assert self.xcoms[run_id]["evaluate_new"]["job_name"] in cells["jobs"]
+            assert "s3://my-bucket/nova/checkpoints/support-bot" in cells["assets"]  # the run's Asset events
+        assert self.report.status_code == 200
+        new, old = (accuracy(self.xcoms[self.run_ids[-1]][t]) for t in EVALUATIONS)
+        assert f'data-series="evaluated" data-metric="accuracy" data-value="{new:.4f}"' in self.report.text
+        assert f'data-series="baseline" data-metric="accuracy" data-value="{old:.4f}"' in self.report.text
+        assert self.links["extra_links"]["Evaluation report"] == self.url + self.report_path
+        (nova,) = [p for p in self.plugins if p["name"] == "nova"]
+        assert [(v["name"], v["destination"]) for v in nova["external_views"]] == [("Nova retraining", "nav")]
+        assert [a["url_prefix"] for a in nova["fastapi_apps"]] == ["/nova"]
+        assert self.import_errors == []
+
+
+EVALUATIONS = ("evaluate_new", "evaluate_deployed")
+
+
+def accuracy(result: dict[str, Any]) -> float:
+    return float(result["metrics"]["results"]["all"]["accuracy"])
 
 
 def test_new_data_retrains_through_the_asset_in_a_real_airflow(
