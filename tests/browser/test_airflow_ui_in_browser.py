@@ -2,8 +2,9 @@
 
 A real Airflow runs ``nova_weekly_retraining`` twice against the stand-in; then the browser signs
 in through the simple auth manager's login page, opens the last run in the DAG's grid view, the
-``train`` task's extra links, and the retraining history page. Each view is checked against what
-the REST API says the run did, and saved as a screenshot in ``tests/artifacts/``.
+``train`` task's extra links, and the retraining history page through the nav's "Nova retraining"
+entry. Each view is checked against what the REST API says the run did, and saved as a screenshot
+in ``tests/artifacts/``.
 """
 
 from __future__ import annotations
@@ -17,7 +18,11 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from selenium.common.exceptions import TimeoutException
+from selenium.common.exceptions import (
+    NoSuchElementException,
+    StaleElementReferenceException,
+    TimeoutException,
+)
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as ec
@@ -50,7 +55,8 @@ def test_a_user_follows_two_retraining_runs_in_the_airflow_ui(
     control.set_job_seconds(1)
     control.set_bedrock_seconds(1)
     dags = dag_folder(tmp_path)
-    with AirflowStack(tmp_path / "airflow", dags, weekly.stack_env(account["endpoint_url"])) as stack:
+    env = {**weekly.stack_env(account["endpoint_url"]), **weekly.plugin_env()}  # the plugin: "Nova retraining"
+    with AirflowStack(tmp_path / "airflow", dags, env) as stack:
         api = AirflowApi(stack.url, "admin", stack.password)
         api.wait_for_dag(DAG_ID)
         runs = [api.run_to_end(DAG_ID, weekly.FAST) for _ in range(2)]  # one after the other: two points of history
@@ -141,7 +147,21 @@ def api_task_states(api: AirflowApi, run_id: str) -> dict[str, str]:
 
 
 def wait(driver: Any, timeout: float = WAIT) -> WebDriverWait[Any]:
-    return WebDriverWait(driver, timeout)
+    """Polls until a condition holds; React re-renders, so an element found may be gone at the next call."""
+    return WebDriverWait(driver, timeout, ignored_exceptions=(NoSuchElementException, StaleElementReferenceException))
+
+
+def click(driver: Any, by: str, selector: str, what: str) -> None:
+    """Click the element once it is there and clickable, finding it again when a re-render replaced it."""
+
+    def clicked(driver: Any) -> bool:
+        element = driver.find_element(by, selector)
+        if not (element.is_displayed() and element.is_enabled()):
+            return False
+        element.click()
+        return True
+
+    wait(driver).until(clicked, f"could not click {what}")
 
 
 def sign_in(driver: Any, url: str, username: str, password: str) -> None:
@@ -159,7 +179,7 @@ def open_run_in_grid(driver: Any, url: str, run_id: str) -> None:
     """The DAG's page, then the run's bar in its grid: the run view with its task instances."""
     driver.get(f"{url}/dags/{DAG_ID}")
     bar = f'[data-run-id="{run_id}"] a[href="/dags/{DAG_ID}/runs/{run_id}/"]'
-    wait(driver).until(ec.element_to_be_clickable((By.CSS_SELECTOR, bar)), f"no bar for {run_id} in the grid").click()
+    click(driver, By.CSS_SELECTOR, bar, f"the bar of {run_id} in the grid")
     wait(driver).until(ec.url_contains(f"/runs/{run_id}"))
     for task_id in RAN:  # the run's column in the grid has a cell for every task
         wait(driver).until(
@@ -189,9 +209,10 @@ def run_view_task_states(driver: Any, run_id: str) -> dict[str, str]:
 def train_job_link(driver: Any, run_id: str) -> str:
     """The ``train`` task instance from the run view, its Details tab: the SageMaker training job link's URL."""
     link = f'td[data-testid=table-cell-task_display_name] a[href$="/runs/{run_id}/tasks/train"]'
-    driver.find_element(By.CSS_SELECTOR, link).click()
+    click(driver, By.CSS_SELECTOR, link, "train in the run's task instances")
     wait(driver).until(ec.url_contains("/tasks/train"))
-    wait(driver).until(ec.element_to_be_clickable((By.CSS_SELECTOR, 'a[title="Details"]')), "no Details tab").click()
+    details = f'a[title="Details"][href$="/runs/{run_id}/tasks/train/details"]'  # not the run's own Details tab
+    click(driver, By.CSS_SELECTOR, details, "train's Details tab")
     lower = "translate(normalize-space(), 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')"
     button = wait(driver).until(
         ec.visibility_of_element_located((By.XPATH, f"//a[{lower}='sagemaker training job']")),
@@ -200,49 +221,47 @@ def train_job_link(driver: Any, run_id: str) -> str:
     return str(button.get_attribute("href"))
 
 
-def open_history(driver: Any, url: str) -> str:
-    """The retraining history page through its nav entry, or at ``/nova/history`` when the nav has none.
+def open_history(driver: Any, url: str) -> None:
+    """The retraining history page, through the nav's "Nova retraining" entry.
 
     The UI shows a plugin's page in an iframe at ``/plugin/<route>`` (or opens it when it is external);
-    the driver is left in the frame or window that shows the page. Says how the page was reached.
+    the driver is left in the frame or window that shows the page.
     """
     driver.get(url + "/")
     entry = find_nav_entry(driver)
-    if entry is None:
-        driver.get(url + "/nova/history")
-        reached = "directly"
-    else:
-        before = set(driver.window_handles)
-        entry.click()
-        opened = set(driver.window_handles) - before
-        if opened:
-            driver.switch_to.window(opened.pop())
-        reached = "through the nav"
-    frame = wait(driver).until(history_shown, f"the retraining history page (/nova/history) did not show ({reached})")
+    before = set(driver.window_handles)
+    entry.click()
+    opened = set(driver.window_handles) - before
+    if opened:
+        driver.switch_to.window(opened.pop())
+    frame = wait(driver).until(history_shown, f"{NAV_ENTRY} did not show the retraining history page (/nova/history)")
     if frame is not True:
         driver.switch_to.frame(frame)
     wait(driver).until(
         ec.presence_of_element_located((By.CSS_SELECTOR, f'section[data-dag-id="{DAG_ID}"]')),
         f"no section for {DAG_ID} on the retraining history page",
     )
-    print(f"retraining history reached {reached}")
-    return reached
 
 
 def find_nav_entry(driver: Any) -> Any:
-    """The nav's "Nova retraining" entry: a top-level button, or an item of one of the nav's menus."""
+    """The nav's "Nova retraining" entry: a top-level button, or an item of one of the nav's menus.
+
+    The nav shows plugins' entries once it has fetched them, so the top level is waited on first.
+    """
     named = f"[normalize-space()='{NAV_ENTRY}' or @title='{NAV_ENTRY}' or @aria-label='{NAV_ENTRY}']"
-    nav = wait(driver).until(ec.presence_of_element_located((By.CSS_SELECTOR, "[data-testid=nav-sidebar]")))
-    top = nav.find_elements(By.XPATH, f".//a{named}")
-    if top:
-        return top[0]
-    for menu in nav.find_elements(By.CSS_SELECTOR, "button[aria-haspopup=menu]"):
+    try:
+        return wait(driver, 20).until(
+            ec.element_to_be_clickable((By.XPATH, f"//*[@data-testid='nav-sidebar']//a{named}"))
+        )
+    except TimeoutException:
+        pass  # in a menu (Browse, Admin, Docs, User, or Plugins when there are several)
+    for menu in driver.find_elements(By.CSS_SELECTOR, "[data-testid=nav-sidebar] button[aria-haspopup=menu]"):
         menu.click()
         try:
             return wait(driver, 3).until(ec.element_to_be_clickable((By.XPATH, f"//*[@role='menuitem']{named}")))
         except TimeoutException:
             driver.switch_to.active_element.send_keys(Keys.ESCAPE)
-    return None
+    raise AssertionError(f"no {NAV_ENTRY!r} entry in the Airflow UI's nav, at the top or in a menu")
 
 
 def history_shown(driver: Any) -> Any:
@@ -254,11 +273,15 @@ def history_shown(driver: Any) -> Any:
 
 
 def check_history_row(driver: Any, run_id: str, train: dict[str, Any], scores: dict[str, Any]) -> None:
-    """The run's row shows its training job, the two scores as printed (4 decimals) and the decision; its point is drawn."""
+    """The run's row: its training job, state, both scores as printed (4 decimals), the decision; its chart point."""
     section = driver.find_element(By.CSS_SELECTOR, f'section[data-dag-id="{DAG_ID}"]')
     row = section.find_element(By.CSS_SELECTOR, f'tr[data-run-id="{run_id}"]')
-    text = row.get_attribute("textContent")
-    assert train["job_name"] in text, text
-    assert f"{scores['new']:.4f}" in text and f"{scores['deployed']:.4f}" in text, (scores, text)
-    assert ("yes" if scores["deploy"] else "no") in text.lower(), (scores, text)
-    assert driver.find_elements(By.CSS_SELECTOR, f'svg.nova-chart circle[data-run-id="{run_id}"]'), run_id
+    cells = {
+        cell.get_attribute("data-field"): cell.get_attribute("textContent").strip()
+        for cell in row.find_elements(By.CSS_SELECTOR, "td[data-field]")
+    }
+    assert train["job_name"] in cells["jobs"], cells
+    assert (cells["state"], cells["deployed"]) == ("success", "yes" if scores["deploy"] else "no"), cells
+    assert (cells["metric-new"], cells["metric-deployed"]) == (f"{scores['new']:.4f}", f"{scores['deployed']:.4f}")
+    point = driver.find_element(By.CSS_SELECTOR, f'svg.nova-chart circle[data-run-id="{run_id}"]')
+    assert point.get_attribute("data-value") == f"{scores['new']:.4f}"
