@@ -7,6 +7,7 @@ uses to trigger runs and follow their task instances.
 from __future__ import annotations
 
 import json
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -109,6 +110,24 @@ class AirflowApi:
         answer = self.get(f"/api/v2/dags/{_q(dag_id)}/dagRuns/{_q(run_id)}/taskInstances", limit=100)
         rows: list[dict[str, Any]] = answer["task_instances"]
         return rows
+
+    def wait_for_dag(self, dag_id: str, timeout: float = 180) -> None:
+        """Until the dag-processor has parsed ``dag_id``."""
+        deadline = time.monotonic() + timeout
+        while not self.has_dag(dag_id):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{dag_id} was not parsed within {timeout:.0f} s: {self.import_errors()}")
+            time.sleep(1)
+
+    def run_to_end(self, dag_id: str, conf: dict[str, Any], timeout: float = 300) -> tuple[str, str]:
+        """Trigger a run and wait for it to end: its run id and final state."""
+        run_id = self.trigger(dag_id, conf)
+        deadline = time.monotonic() + timeout
+        while (state := str(self.run(dag_id, run_id)["state"])) not in ("success", "failed"):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{dag_id} {run_id} is still {state} after {timeout:.0f} s")
+            time.sleep(1)
+        return run_id, state
 
     def xcom(self, dag_id: str, run_id: str, task_id: str, key: str = "return_value") -> Any:
         """The value a task pushed under ``key``; None when there is none."""

@@ -53,6 +53,30 @@ def port_is_free(port: int) -> bool:
     return True
 
 
+# The example DAGs retry after 5 minutes, as a weekly production DAG should; a rehearsal retries sooner.
+PRODUCTION_RETRY_DELAY = '"retry_delay": timedelta(minutes=5)'
+
+
+def rehearsal_dag_copy(source: Path, folder: Path, retry_delay_seconds: int = 5) -> Path:
+    """Copy the DAG file ``source`` into ``folder``, its ``retry_delay`` shortened; the copy's path.
+
+    Airflow 3.3 can fail a resumed deferrable task when the scheduler drains the executor's stale
+    "success" of the try that deferred after the resumed try has started (apache/airflow#72716, not
+    fixed in a release yet); it happens when a trigger fires within seconds, as on the stand-in, and
+    the task's retry re-attaches to the finished job. A 5-minute retry delay would stall the rehearsal.
+    """
+    text = source.read_text(encoding="utf-8")
+    if "retry_delay" in text and PRODUCTION_RETRY_DELAY not in text:
+        raise ValueError(f"{source} sets retry_delay but not as {PRODUCTION_RETRY_DELAY}: update rehearsal_dag_copy")
+    folder.mkdir(parents=True, exist_ok=True)
+    copy = folder / source.name
+    copy.write_text(
+        text.replace(PRODUCTION_RETRY_DELAY, f'"retry_delay": timedelta(seconds={retry_delay_seconds})'),
+        encoding="utf-8",
+    )
+    return copy
+
+
 class AirflowStack:
     """Airflow's four services for one Airflow home, started and stopped together.
 

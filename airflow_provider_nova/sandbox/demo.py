@@ -30,7 +30,7 @@ from types import FrameType
 
 from airflow_provider_nova.sandbox import rehearsal
 from airflow_provider_nova.sandbox.airflow_api import AirflowApi, AirflowApiError
-from airflow_provider_nova.sandbox.airflow_stack import AirflowStack, free_port, port_is_free
+from airflow_provider_nova.sandbox.airflow_stack import AirflowStack, free_port, port_is_free, rehearsal_dag_copy
 from airflow_provider_nova.sandbox.demo_progress import RunFollower, RunResult, decision_line
 from airflow_provider_nova.sandbox.server import BANNER, NovaSandbox
 
@@ -77,7 +77,7 @@ def fresh_home(home: Path) -> Path:
     dags = home / "dags"
     dags.mkdir(parents=True)
     (home / MARKER).write_text("made by python -m airflow_provider_nova.sandbox.demo; emptied on its next start\n")
-    shutil.copy(EXAMPLE_DAGS / DAG_FILE, dags / DAG_FILE)
+    rehearsal_dag_copy(EXAMPLE_DAGS / DAG_FILE, dags)  # retries after seconds, not 5 minutes
     return dags
 
 

@@ -10,8 +10,6 @@ in ``tests/artifacts/``.
 from __future__ import annotations
 
 import importlib.util
-import json
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -49,11 +47,12 @@ NAV_ENTRY = "Nova retraining"
 def test_a_user_follows_two_retraining_runs_in_the_airflow_ui(
     browser: Any, save_page: Any, account: dict[str, str], control: Any, tmp_path: Path
 ) -> None:
+    from airflow_provider_nova.sandbox.airflow_api import AirflowApi
     from airflow_provider_nova.sandbox.airflow_stack import AirflowStack
 
     weekly.seed_inputs(account["endpoint_url"])
-    control.set_job_seconds(1)
-    control.set_bedrock_seconds(1)
+    control.set_job_seconds(weekly.REAL_AIRFLOW_JOB_SECONDS)
+    control.set_bedrock_seconds(weekly.REAL_AIRFLOW_JOB_SECONDS)
     dags = dag_folder(tmp_path)
     env = {**weekly.stack_env(account["endpoint_url"]), **weekly.plugin_env()}  # the plugin: "Nova retraining"
     with AirflowStack(tmp_path / "airflow", dags, env) as stack:
@@ -78,72 +77,15 @@ def test_a_user_follows_two_retraining_runs_in_the_airflow_ui(
         save_page("retraining-history")
 
 
-class AirflowApi:
-    """Airflow's REST API (``/api/v2``) with a token from the simple auth manager's ``POST /auth/token``."""
-
-    def __init__(self, url: str, username: str, password: str) -> None:
-        self.url = url
-        body = json.dumps({"username": username, "password": password}).encode()
-        token = self._call("POST", "/auth/token", body, {"Content-Type": "application/json"})
-        self.headers = {"Authorization": f"Bearer {token['access_token']}"}
-
-    def _call(self, method: str, path: str, body: bytes | None = None, headers: dict[str, str] | None = None) -> Any:
-        request = urllib.request.Request(self.url + path, data=body, headers=headers or {}, method=method)
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return json.load(response)
-
-    def get(self, *parts: str) -> Any:
-        return self._call(
-            "GET", "/api/v2/" + "/".join(urllib.parse.quote(p, safe="") for p in parts), None, self.headers
-        )
-
-    def wait_for_dag(self, dag_id: str, timeout: float = 180) -> None:
-        """Until the dag-processor has parsed ``dag_id``."""
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                self.get("dags", dag_id)
-                return
-            except urllib.error.HTTPError as error:
-                if error.code != 404 or time.monotonic() > deadline:
-                    raise
-            time.sleep(1)
-
-    def run_to_end(self, dag_id: str, conf: dict[str, Any], timeout: float = 300) -> tuple[str, str]:
-        """Trigger a run and wait for it to end: its run id and final state."""
-        body = json.dumps({"logical_date": None, "conf": conf}).encode()
-        headers = {**self.headers, "Content-Type": "application/json"}
-        run_id = str(self._call("POST", f"/api/v2/dags/{dag_id}/dagRuns", body, headers)["dag_run_id"])
-        deadline = time.monotonic() + timeout
-        while (state := self.get("dags", dag_id, "dagRuns", run_id)["state"]) not in ("success", "failed"):
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{dag_id} {run_id} is still {state} after {timeout:.0f} s")
-            time.sleep(1)
-        return run_id, str(state)
-
-    def xcom(self, dag_id: str, run_id: str, task_id: str, key: str = "return_value") -> Any:
-        return self.get("dags", dag_id, "dagRuns", run_id, "taskInstances", task_id, "xcomEntries", key)["value"]
-
-
 def dag_folder(tmp_path: Path) -> Path:
-    """The weekly DAG, retrying after 2 s instead of 5 min.
+    """The weekly DAG alone, retrying after 2 s instead of 5 min (see ``rehearsal_dag_copy``)."""
+    from airflow_provider_nova.sandbox.airflow_stack import rehearsal_dag_copy
 
-    Airflow 3.3 can fail a resumed deferrable task when the scheduler drains the executor's stale
-    "success" of the try that deferred after the resumed try started (apache/airflow#72716); it
-    happens when the machine is busy, and the retry then succeeds, but 5 min later.
-    """
-    folder = tmp_path / "dags"
-    folder.mkdir()
-    source = (weekly.DAGS / "nova_weekly_retraining.py").read_text(encoding="utf-8")
-    patched = source.replace('"retry_delay": timedelta(minutes=5)', '"retry_delay": timedelta(seconds=2)')
-    assert patched != source, "the weekly DAG's retry_delay moved: update dag_folder()"
-    (folder / "nova_weekly_retraining.py").write_text(patched, encoding="utf-8")
-    return folder
+    return rehearsal_dag_copy(weekly.DAGS / "nova_weekly_retraining.py", tmp_path / "dags", 2).parent
 
 
-def api_task_states(api: AirflowApi, run_id: str) -> dict[str, str]:
-    rows = api.get("dags", DAG_ID, "dagRuns", run_id, "taskInstances")["task_instances"]
-    return {row["task_id"]: row["state"] for row in rows}
+def api_task_states(api: Any, run_id: str) -> dict[str, str]:
+    return {row["task_id"]: row["state"] for row in api.task_instances(DAG_ID, run_id)}
 
 
 def wait(driver: Any, timeout: float = WAIT) -> WebDriverWait[Any]:
