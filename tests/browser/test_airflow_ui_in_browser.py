@@ -47,10 +47,11 @@ NAV_ENTRY = "Nova retraining"
 def test_a_user_follows_two_retraining_runs_in_the_airflow_ui(
     browser: Any, save_page: Any, account: dict[str, str], control: Any, tmp_path: Path
 ) -> None:
+    from airflow_provider_nova.sandbox import rehearsal
     from airflow_provider_nova.sandbox.airflow_api import AirflowApi
     from airflow_provider_nova.sandbox.airflow_stack import AirflowStack
 
-    weekly.seed_inputs(account["endpoint_url"])
+    rehearsal.seed_inputs(account["endpoint_url"])
     control.set_job_seconds(weekly.REAL_AIRFLOW_JOB_SECONDS)
     control.set_bedrock_seconds(weekly.REAL_AIRFLOW_JOB_SECONDS)
     dags = dag_folder(tmp_path)
