@@ -119,9 +119,9 @@ def test_the_weekly_retraining_dag_needs_nothing_the_policy_does_not_allow(
 ) -> None:
     dags = _module(ROOT / "tests" / "example_dags" / "conftest.py", "_nova_example_dags_conftest")
     weekly = _module(ROOT / "tests" / "example_dags" / "test_weekly_retraining.py", "_nova_weekly_retraining_test")
-    from airflow_provider_nova.sandbox.rehearsal import airflow_connection
+    from airflow_provider_nova.sandbox.rehearsal import airflow_connection, seed_inputs
 
-    weekly.seed_inputs(account["endpoint_url"])
+    seed_inputs(account["endpoint_url"])
     control.set_job_seconds(1)
     control.set_bedrock_seconds(1)
     record = tmp_path / "aws-calls.txt"
