@@ -80,3 +80,31 @@ def account(
     for key, value in seeded["credentials"].items():
         monkeypatch.setenv(key, value)
     return {"role_arn": seeded["role_arn"], "endpoint_url": sandbox.endpoint_url}  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def faults(control: object) -> Iterator[object]:
+    """The stand-in's control API for injecting faults (``throttle``, ``drop``, ``lose_response``, ...).
+
+    Every fault still pending when the test ends is cleared.
+    """
+    try:
+        yield control
+    finally:
+        control.clear_faults()  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def instant_backoff(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """botocore's retries without their waits: returns the backoff delays botocore chose, in order."""
+    from botocore.retries.standard import ExponentialBackoff
+
+    chosen: list[float] = []
+    delay_amount = ExponentialBackoff.delay_amount
+
+    def no_wait(self: ExponentialBackoff, context: object) -> float:
+        chosen.append(delay_amount(self, context))
+        return 0.0
+
+    monkeypatch.setattr(ExponentialBackoff, "delay_amount", no_wait)
+    return chosen

@@ -7,6 +7,7 @@ clients made from an Airflow connection, and tests can point everything at the l
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -28,6 +29,8 @@ class AwsClients:
     :param endpoint_url: sends every call to this endpoint (the local stand-in, a VPC endpoint); with a
         factory, the factory decides and this is left unset.
     :param client_factory: ``factory(service_name) -> client``.
+    :param config: a botocore ``Config`` for every client built from ``session``; its ``retries`` (or the
+        environment's ``AWS_RETRY_MODE``/``AWS_MAX_ATTEMPTS``) win over ``DEFAULT_RETRIES``.
     """
 
     def __init__(
@@ -37,9 +40,12 @@ class AwsClients:
         endpoint_url: str | None = None,
         *,
         client_factory: Callable[[str], Any] | None = None,
+        config: Any | None = None,
     ) -> None:
-        if client_factory is not None and (session is not None or endpoint_url is not None):
-            raise ConfigurationError("pass either client_factory or session/endpoint_url to AwsClients, not both")
+        if client_factory is not None and (session is not None or endpoint_url is not None or config is not None):
+            raise ConfigurationError(
+                "pass either client_factory or session/endpoint_url/config to AwsClients, not both"
+            )
         if client_factory is None and session is None:
             import boto3
 
@@ -48,6 +54,7 @@ class AwsClients:
         self._factory = client_factory
         self._region = region_name or (session.region_name if session is not None else None)
         self.endpoint_url = endpoint_url
+        self.config = config
         self._clients: dict[str, Any] = {}
         self._account: str | None = None
         self._lock = threading.RLock()
@@ -77,7 +84,7 @@ class AwsClients:
     def _build(self, service: str) -> Any:
         if self._factory is not None:
             return self._factory(service)
-        kwargs: dict[str, Any] = {"region_name": self.region_name}
+        kwargs: dict[str, Any] = {"region_name": self.region_name, "config": retry_config(self.config, self.session)}
         if self.endpoint_url:
             kwargs["endpoint_url"] = self.endpoint_url
         return self.session.client(service, **kwargs)
@@ -116,6 +123,39 @@ class AwsClients:
             with aws_errors("GetCallerIdentity"):
                 self._account = str(self.sts.get_caller_identity()["Account"])
         return self._account
+
+
+# botocore's standard retry mode with five attempts in all: the first call and up to four retries, each
+# after a jittered exponential backoff (up to 1, 2, 4, 8 s after throttling; 50 ms based after a 5xx or a
+# dropped connection). Throttling codes, 500/502/503/504 answers and connections that gave no answer are retried.
+DEFAULT_RETRIES: dict[str, Any] = {"mode": "standard", "total_max_attempts": 5}
+RETRY_VARIABLES = ("AWS_RETRY_MODE", "AWS_MAX_ATTEMPTS")
+
+
+def retry_config(config: Any | None = None, session: Any | None = None) -> Any:
+    """``config`` (a botocore ``Config``) with ``DEFAULT_RETRIES`` unless retries are already configured.
+
+    Retries are configured by ``config.retries`` (an Airflow connection's ``config_kwargs``), by the
+    ``AWS_RETRY_MODE``/``AWS_MAX_ATTEMPTS`` environment variables, or by ``retry_mode``/``max_attempts``
+    in the boto3 ``session``'s profile; any of them is left to botocore as it is.
+    """
+    from botocore.config import Config
+
+    config = config if config is not None else Config()
+    if config.retries or _retries_configured_outside(session):
+        return config
+    return Config(retries=dict(DEFAULT_RETRIES)).merge(config)
+
+
+def _retries_configured_outside(session: Any | None) -> bool:
+    if any(os.environ.get(name) for name in RETRY_VARIABLES):
+        return True
+    botocore_session = getattr(session, "_session", session)  # boto3's Session wraps botocore's
+    try:
+        profile = botocore_session.get_scoped_config() if botocore_session is not None else {}
+    except Exception:
+        return False
+    return isinstance(profile, dict) and bool(profile.get("retry_mode") or profile.get("max_attempts"))
 
 
 class aws_errors:  # noqa: N801 - used as a context manager, reads like a statement

@@ -7,6 +7,7 @@ JSON, so an Airflow trigger or a retry in another process can pick the job up ag
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -14,6 +15,10 @@ from typing import Any
 
 from airflow_provider_nova.core.enums import JobStatus, Platform
 from airflow_provider_nova.core.errors import ConfigurationError, WaitTimeoutError
+
+log = logging.getLogger(__name__)
+# A wait rides out this many transient failures of describe in a row (each one already retried by botocore).
+TRANSIENT_LIMIT = 10
 
 
 @dataclass(frozen=True)
@@ -91,24 +96,40 @@ def wait_for(
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
     on_change: Callable[[JobState], None] | None = None,
+    transient_limit: int = TRANSIENT_LIMIT,
 ) -> JobState:
     """Poll ``describe`` until the state is terminal and return it (COMPLETED or FAILED).
+
+    A transient failure of ``describe`` (throttled, a 5xx, no answer: ``core.aws.is_transient``) is
+    logged and the poll made again at the next interval; more than ``transient_limit`` in a row, or any
+    other error, is raised.
 
     :param what: names the resource in the timeout error, e.g. ``training job my-job``.
     :param timeout_seconds: give up with ``WaitTimeoutError`` after this long; the resource keeps running.
     :param on_change: called with each state that differs from the last one seen.
     """
+    from airflow_provider_nova.core.aws import is_transient
+
     check_poll(poll_seconds, timeout_seconds)
     start = clock()
     last: JobState | None = None
+    failures = 0
     while True:
-        state = describe()
-        if on_change is not None and state != last:
-            on_change(state)
-        last = state
-        if state.status.is_terminal:
-            return state
+        try:
+            state = describe()
+        except Exception as exc:
+            failures += 1
+            if not is_transient(exc) or failures > transient_limit:
+                raise
+            log.warning("checking %s failed for now (%d in a row), trying again next poll: %s", what, failures, exc)
+        else:
+            failures = 0
+            if on_change is not None and state != last:
+                on_change(state)
+            last = state
+            if state.status.is_terminal:
+                return state
         waited = clock() - start
         if timeout_seconds is not None and waited >= timeout_seconds:
-            raise WaitTimeoutError(what, state.raw, waited)
+            raise WaitTimeoutError(what, last.raw if last is not None else "unknown", waited)
         sleep(poll_seconds if timeout_seconds is None else min(poll_seconds, max(timeout_seconds - waited, 0.0)))

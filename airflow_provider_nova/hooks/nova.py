@@ -43,11 +43,17 @@ class NovaHook(AwsBaseHook):
         return str(self.clients.sagemaker.meta.partition)
 
     def service_client(self, service: str) -> Any:
-        """A boto3 client for ``service`` built as ``get_client_type`` builds the hook's own."""
+        """A boto3 client for ``service`` built as ``get_client_type`` builds the hook's own.
+
+        Its retries are the connection's (``config_kwargs: {"retries": {...}}``, or the hook's ``config``);
+        when neither nor the environment sets any, the core's ``DEFAULT_RETRIES`` (standard mode, five attempts).
+        """
+        from airflow_provider_nova.core.aws import retry_config
+
         session = self.get_session(region_name=self.region_name)
         return session.client(
             service_name=service,
             endpoint_url=self.conn_config.get_service_endpoint_url(service_name=service),
-            config=self._get_config(),
+            config=retry_config(self._get_config(), session),
             verify=self.verify,
         )

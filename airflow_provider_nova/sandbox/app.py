@@ -2,8 +2,8 @@
 
 SageMaker JSON calls the app names in ``sagemaker`` are answered here; everything else goes to moto
 unchanged. ``/_sandbox/...`` is the control API tests and demos use to steer job outcomes, read how
-many training-job calls were answered, make the next calls of an operation fail, take HyperPod
-nodes out of ``Running``, and point an EKS cluster at a loopback Kubernetes API emulator.
+many training-job calls were answered, take HyperPod nodes out of ``Running``, and point an EKS
+cluster at a loopback Kubernetes API emulator (faults are injected in front of it all: ``faults.py``).
 """
 
 from __future__ import annotations
@@ -58,7 +58,6 @@ class SandboxApp:
         }
         self._lock = threading.Lock()
         self.calls: Counter[str] = Counter()
-        self.faults: dict[str, list[tuple[str, int]]] = {}  # operation -> (code, HTTP status) per call to fail
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         self.jobs.advance_all()  # a finished job's outputs exist before any read that follows
@@ -80,37 +79,20 @@ class SandboxApp:
         region: str,
         environ: dict[str, Any],
     ) -> dict[str, Any]:
-        """Answer one SageMaker call (or fail it as injected), counting it when it is a training-job call."""
-        with self._lock:
-            fault = self.faults.get(operation, []).pop(0) if self.faults.get(operation) else None
+        """Answer one SageMaker call, counting it when it is a training-job call."""
         try:
-            if fault is not None:
-                raise ServiceError(
-                    fault[0], f"{operation} failed on purpose (fault injected by the stand-in)", fault[1]
-                )
             answer = handler(region, _json_body(environ))
         except ServiceError:
-            self._count(f"{operation}.failed")
+            self.count(f"{operation}.failed")
             raise
-        self._count(operation)
+        self.count(operation)
         return answer
 
-    def _count(self, name: str) -> None:
+    def count(self, name: str) -> None:
+        """Count a training-job call under ``name`` (``CreateTrainingJob``, ``CreateTrainingJob.failed``, ...)."""
         if name.split(".")[0] in COUNTED:
             with self._lock:
                 self.calls[name] += 1
-
-    def _inject(self, body: dict[str, Any]) -> dict[str, Any]:
-        operation, code = body.get("operation"), body.get("code")
-        count, status = body.get("count", 1), body.get("status", 400)
-        if operation not in self.sagemaker or not isinstance(code, str) or not code:
-            raise validation(f"faults need an operation of {', '.join(sorted(self.sagemaker))} and an error code")
-        statuses = [s.value for s in HTTPStatus if s.value >= 400]
-        if not isinstance(count, int) or count < 1 or status not in statuses:
-            raise validation("faults need a count of at least 1 and an HTTP error status (400-599)")
-        with self._lock:
-            self.faults.setdefault(operation, []).extend([(code, status)] * count)
-        return {"operation": operation, "pending": len(self.faults[operation])}
 
     def _control(self, environ: dict[str, Any], route: str) -> dict[str, Any]:
         body = _json_body(environ)
@@ -124,7 +106,6 @@ class SandboxApp:
             self.clusters.reset()
             with self._lock:
                 self.calls.clear()
-                self.faults.clear()
             self.hub.reset()
             seeded = seed_account(body["account"], region) if isinstance(body.get("account"), dict) else {}
             return {"reset": True, **seeded}
@@ -135,8 +116,6 @@ class SandboxApp:
         if parts == ["calls"]:
             with self._lock:
                 return {"calls": dict(self.calls)}
-        if parts == ["faults"]:
-            return self._inject(body)
         if parts == ["hyperpod", "node-status"]:
             return self._node_status(region, body)
         if parts == ["eks", "endpoint"]:

@@ -364,21 +364,21 @@ class BedrockStandIn:
         self.resources = resources or BedrockResources(ready_seconds=ready_seconds, clock=clock)
         r = self.resources
         cm, dep, pt = "/custom-models", "/model-customization/custom-model-deployments", "/provisioned-model-throughput"
-        routes: list[tuple[str, str, Handler]] = [
-            ("POST", f"{cm}/create-custom-model", r.create_model),
-            ("GET", f"{cm}/?", r.list_models),
-            ("GET", f"{cm}/(?P<id>.+)", r.get_model),
-            ("DELETE", f"{cm}/(?P<id>.+)", r.delete_model),
-            ("POST", f"{dep}/?", r.create_deployment),
-            ("GET", f"{dep}/?", r.list_deployments),
-            ("GET", f"{dep}/(?P<id>.+)", r.get_deployment),
-            ("DELETE", f"{dep}/(?P<id>.+)", r.delete_deployment),
-            ("POST", f"{pt}/?", r.create_throughput),
-            ("GET", f"{pt}s/?", r.list_throughputs),
-            ("GET", f"{pt}/(?P<id>.+)", r.get_throughput),
-            ("DELETE", f"{pt}/(?P<id>.+)", r.delete_throughput),
+        routes: list[tuple[str, str, str, Handler]] = [
+            ("POST", f"{cm}/create-custom-model", "CreateCustomModel", r.create_model),
+            ("GET", f"{cm}/?", "ListCustomModels", r.list_models),
+            ("GET", f"{cm}/(?P<id>.+)", "GetCustomModel", r.get_model),
+            ("DELETE", f"{cm}/(?P<id>.+)", "DeleteCustomModel", r.delete_model),
+            ("POST", f"{dep}/?", "CreateCustomModelDeployment", r.create_deployment),
+            ("GET", f"{dep}/?", "ListCustomModelDeployments", r.list_deployments),
+            ("GET", f"{dep}/(?P<id>.+)", "GetCustomModelDeployment", r.get_deployment),
+            ("DELETE", f"{dep}/(?P<id>.+)", "DeleteCustomModelDeployment", r.delete_deployment),
+            ("POST", f"{pt}/?", "CreateProvisionedModelThroughput", r.create_throughput),
+            ("GET", f"{pt}s/?", "ListProvisionedModelThroughputs", r.list_throughputs),
+            ("GET", f"{pt}/(?P<id>.+)", "GetProvisionedModelThroughput", r.get_throughput),
+            ("DELETE", f"{pt}/(?P<id>.+)", "DeleteProvisionedModelThroughput", r.delete_throughput),
         ]
-        self.routes = [(method, re.compile(path), handler) for method, path, handler in routes]
+        self.routes = [(method, re.compile(path), op, handler) for method, path, op, handler in routes]
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
@@ -396,20 +396,32 @@ class BedrockStandIn:
         app_iter: Iterable[bytes] = self.next_app(environ, start_response)
         return app_iter
 
-    def _route(self, environ: dict[str, Any]) -> Callable[[], tuple[int, Any]] | None:
-        """The call answering a Bedrock request of this stand-in, or None to pass the request on."""
+    def _match(self, environ: dict[str, Any]) -> tuple[str, Handler, str] | None:
+        """The operation, handler and identifier of a Bedrock request this stand-in answers."""
         match = _SERVICE.search(environ.get("HTTP_AUTHORIZATION", ""))
         if not match or match.group(1) != "bedrock":
             return None
         path, method = environ.get("PATH_INFO", ""), environ.get("REQUEST_METHOD", "GET")
-        for route_method, pattern, handler in self.routes:
+        for route_method, pattern, operation, handler in self.routes:
             found = pattern.fullmatch(path)
             if found and route_method == method:
-                region = request_region(environ)
-                query = {k: v[0] for k, v in parse_qs(environ.get("QUERY_STRING", "")).items()}
-                ident = found.groupdict().get("id") or ""
-                return functools.partial(_call, handler, region, environ, query, ident)
+                return operation, handler, found.groupdict().get("id") or ""
         return None
+
+    def operation_of(self, environ: dict[str, Any]) -> str | None:
+        """The Bedrock operation a request is (``GetCustomModel``, ...), None when not one answered here."""
+        matched = self._match(environ)
+        return None if matched is None else matched[0]
+
+    def _route(self, environ: dict[str, Any]) -> Callable[[], tuple[int, Any]] | None:
+        """The call answering a Bedrock request of this stand-in, or None to pass the request on."""
+        matched = self._match(environ)
+        if matched is None:
+            return None
+        _, handler, ident = matched
+        region = request_region(environ)
+        query = {k: v[0] for k, v in parse_qs(environ.get("QUERY_STRING", "")).items()}
+        return functools.partial(_call, handler, region, environ, query, ident)
 
     def _control(self, route: str, body: dict[str, Any]) -> dict[str, Any]:
         action = route.split("/", 1)[1]

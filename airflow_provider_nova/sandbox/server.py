@@ -9,6 +9,7 @@ from typing import Any
 
 from airflow_provider_nova.sandbox.app import CONTROL_PREFIX, SandboxApp
 from airflow_provider_nova.sandbox.bedrock import BedrockResources, BedrockStandIn
+from airflow_provider_nova.sandbox.faults import FaultInjector
 from airflow_provider_nova.sandbox.hub import Hub
 from airflow_provider_nova.sandbox.hyperpod import HyperPodClusters
 from airflow_provider_nova.sandbox.training import TrainingJobs
@@ -54,6 +55,7 @@ class NovaSandbox:
         self.hub = Hub()
         self.clusters = HyperPodClusters()
         self.bedrock = BedrockResources(ready_seconds=bedrock_seconds)
+        self.faults: FaultInjector | None = None  # built with the app
         self._server: Any = None
         self._thread: threading.Thread | None = None
 
@@ -64,12 +66,14 @@ class NovaSandbox:
     def endpoint_url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
-    def build_app(self) -> BedrockStandIn:
+    def build_app(self) -> FaultInjector:
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
         app = SandboxApp(DomainDispatcherApplication(create_backend_app), self.jobs, self.hub, self.clusters)
         self.hub.seed_all()
-        return BedrockStandIn(app, self.bedrock)
+        bedrock = BedrockStandIn(app, self.bedrock)
+        self.faults = FaultInjector(bedrock, bedrock.operation_of, app.count)
+        return self.faults
 
     def start(self) -> NovaSandbox:
         """Start serving in a daemon thread; returns self once the port is bound."""
@@ -156,16 +160,64 @@ class SandboxControl:
 
         ``CreateTrainingJob``, ``DescribeTrainingJob``, ``ListTrainingJobs`` and ``StopTrainingJob``
         count answered calls (a create counts only when it created the job); a call answered with an
-        error counts under ``"<operation>.failed"``. Operations never called are absent.
+        error, an injected one included, counts under ``"<operation>.failed"``. A call whose connection an
+        injected ``drop`` closed is not counted; a ``lost_response`` one is (it was performed).
+        Operations never called are absent.
         """
         return {str(k): int(v) for k, v in self._post("calls")["calls"].items()}
 
     def fail_next(self, operation: str, code: str, count: int = 1, status: int = 400) -> None:
-        """Answer the next ``count`` SageMaker ``operation`` calls with error ``code`` and HTTP ``status``.
+        """Answer the next ``count`` calls of ``operation`` with error ``code`` and HTTP ``status``.
 
         For testing how callers ride out throttling (``ThrottlingException``) or a 5xx; forgotten on reset.
         """
-        self._post("faults", {"operation": operation, "code": code, "count": count, "status": status})
+        self.inject(operation, "error", count=count, code=code, status=status)
+
+    def inject(
+        self,
+        operation: str,
+        kind: str,
+        *,
+        count: int | None = None,
+        seconds: float | None = None,
+        delay: float | None = None,
+        code: str | None = None,
+        status: int | None = None,
+    ) -> int:
+        """Inject a fault into the next ``count`` calls of ``operation``, or into all of them for ``seconds``.
+
+        ``kind`` is ``throttle``, ``server_error``, ``slow`` (needs ``delay``), ``drop``, ``lost_response``
+        or ``error`` (needs ``code``, ``status``); see ``sandbox/faults.py``. Without ``count`` or
+        ``seconds``, one call. Several faults of one operation apply in the order injected. Forgotten
+        on reset and on ``clear_faults``. Returns how many faults of ``operation`` are pending.
+        """
+        body = {"operation": operation, "kind": kind, "count": count, "seconds": seconds, "delay": delay}
+        body.update(code=code, status=status)
+        return int(self._post("faults", {k: v for k, v in body.items() if v is not None})["pending"])
+
+    def throttle(self, operation: str, count: int | None = None, seconds: float | None = None) -> int:
+        """Refuse calls of ``operation`` with the service's throttling error (``ThrottlingException``, ``SlowDown``)."""
+        return self.inject(operation, "throttle", count=count, seconds=seconds)
+
+    def server_error(self, operation: str, count: int | None = None, seconds: float | None = None) -> int:
+        """Refuse calls of ``operation`` with the service's HTTP 500 (``InternalFailure``, ...)."""
+        return self.inject(operation, "server_error", count=count, seconds=seconds)
+
+    def slow(self, operation: str, delay: float, count: int | None = None, seconds: float | None = None) -> int:
+        """Answer calls of ``operation`` ``delay`` seconds late."""
+        return self.inject(operation, "slow", count=count, seconds=seconds, delay=delay)
+
+    def drop(self, operation: str, count: int | None = None, seconds: float | None = None) -> int:
+        """Close the connection of calls of ``operation`` without performing them or answering."""
+        return self.inject(operation, "drop", count=count, seconds=seconds)
+
+    def lose_response(self, operation: str, count: int | None = None, seconds: float | None = None) -> int:
+        """Perform calls of ``operation``, then close the connection before the answer is sent."""
+        return self.inject(operation, "lost_response", count=count, seconds=seconds)
+
+    def clear_faults(self) -> None:
+        """Forget every pending fault."""
+        self._post("faults/clear")
 
     def set_cluster_node_status(
         self, cluster_name: str, instance_group_name: str, status: str, count: int | None = None, message: str = ""

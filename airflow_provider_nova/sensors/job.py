@@ -80,11 +80,20 @@ class NovaJobSensor(NovaAwsMixin, BaseSensorOperator):
         return JobRef(platform, str(self.job_name), region), jobs
 
     def poke(self, context: Context) -> PokeReturnValue | bool:
+        from airflow_provider_nova.core.aws import is_transient
         from airflow_provider_nova.core.enums import JobStatus
         from airflow_provider_nova.core.errors import JobFailedError
 
         ref, jobs = self._job()
-        state = jobs.describe(ref)
+        try:
+            state = jobs.describe(ref)
+        except Exception as exc:
+            if not is_transient(exc):
+                raise
+            self.log.warning(
+                "checking %s job %s failed for now, trying again: %s", ref.platform.value, ref.job_name, exc
+            )
+            return False
         self.log.info("%s job %s is %s", ref.platform.value, ref.job_name, state.secondary or state.raw)
         if state.status is JobStatus.FAILED:
             raise JobFailedError(ref.job_name, state.raw, state.reason)

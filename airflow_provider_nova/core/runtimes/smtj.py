@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -25,6 +26,8 @@ from airflow_provider_nova.core.status import map_sagemaker_status, map_training
 
 if TYPE_CHECKING:
     from airflow_provider_nova.core.aws import AwsClients
+
+log = logging.getLogger(__name__)
 
 RECIPE_LOCAL_PATH = "/opt/ml/input/data/recipe/recipe.yaml"
 DEFAULT_MAX_RUNTIME = 86400
@@ -118,10 +121,22 @@ class TrainingJobs:
             with aws_errors("CreateTrainingJob"):
                 self.clients.sagemaker.create_training_job(**plan.request)
         except AwsCallError as exc:
-            if error_code(exc) == "ResourceInUse":
+            if error_code(exc) != "ResourceInUse":
+                raise
+            if not self.is_own(name, plan.request):
                 raise ConfigurationError(name_taken(name, self.clients.region_name)) from exc
-            raise
+            log.info("training job %s exists as this request asked (an attempt whose answer was lost): using it", name)
         return self.ref(name)
+
+    def is_own(self, job_name: str, request: dict[str, Any]) -> bool:
+        """Whether the job named ``job_name`` was created by ``request``: a create whose answer was lost.
+
+        botocore retries a create whose connection dropped; SageMaker then answers ``ResourceInUse`` for
+        the job the first attempt made. That job is this request's when the service's copy of it has the
+        same role, image, hyperparameters (which name the recipe), channels, output, instances and runtime.
+        """
+        found = self._describe(job_name)
+        return request_fingerprint(found) == request_fingerprint(request)
 
     def _describe(self, job_name: str) -> dict[str, Any]:
         with aws_errors("DescribeTrainingJob"):
@@ -185,6 +200,27 @@ class TrainingJobs:
         except AwsCallError as exc:
             if error_code(exc) != "ValidationException" or self.describe(ref).status is JobStatus.IN_PROGRESS:
                 raise
+
+
+def request_fingerprint(request: dict[str, Any]) -> tuple[Any, ...]:
+    """What identifies a CreateTrainingJob request, read alike from the request and from its describe."""
+    algorithm, output = request.get("AlgorithmSpecification") or {}, request.get("OutputDataConfig") or {}
+    resources, stopping = request.get("ResourceConfig") or {}, request.get("StoppingCondition") or {}
+    channels = sorted(
+        (str(c.get("ChannelName")), str(((c.get("DataSource") or {}).get("S3DataSource") or {}).get("S3Uri")))
+        for c in request.get("InputDataConfig") or []
+    )
+    return (
+        request.get("TrainingJobName"),
+        request.get("RoleArn"),
+        algorithm.get("TrainingImage"),
+        dict(request.get("HyperParameters") or {}),
+        channels,
+        output.get("S3OutputPath"),
+        resources.get("InstanceType"),
+        resources.get("InstanceCount"),
+        stopping.get("MaxRuntimeInSeconds"),
+    )
 
 
 def job_state(answer: dict[str, Any]) -> JobState:
