@@ -157,7 +157,6 @@ class NovaModelCustomizer:
             "started_time": started,
             "platform": ref.platform,
             "region": ref.region,
-            "endpoint_url": self.infra.clients.endpoint_url,
         }
         if ref.cluster_name is not None:
             common.update(cluster_name=ref.cluster_name, namespace=ref.namespace)
