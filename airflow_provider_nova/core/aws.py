@@ -13,6 +13,7 @@ from typing import Any
 
 from airflow_provider_nova.core.cache import RecipeCache
 from airflow_provider_nova.core.errors import AwsCallError, ConfigurationError, KubernetesCallError
+from airflow_provider_nova.core.redact import install_log_redaction
 
 
 class AwsClients:
@@ -38,6 +39,7 @@ class AwsClients:
         *,
         client_factory: Callable[[str], Any] | None = None,
     ) -> None:
+        install_log_redaction()  # botocore logs headers and signatures at DEBUG
         if client_factory is not None and (session is not None or endpoint_url is not None):
             raise ConfigurationError("pass either client_factory or session/endpoint_url to AwsClients, not both")
         if client_factory is None and session is None:

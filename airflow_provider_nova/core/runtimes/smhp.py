@@ -91,6 +91,8 @@ class SMHPRuntimeManager(RuntimeManager):
     :param annotations: annotations put on the PyTorchJob.
     :param service_account_name: the pods' service account.
     :param priority_class_name: the pods' priority class (Kueue).
+    :param allow_cross_account: let a recipe name a function (or role) in another account than the
+        caller's; refused by default.
     """
 
     platform = Platform.SMHP
@@ -110,8 +112,9 @@ class SMHPRuntimeManager(RuntimeManager):
         service_account_name: str | None = None,
         priority_class_name: str | None = None,
         clock: Callable[[], float] = time.time,
+        allow_cross_account: bool = False,
     ) -> None:
-        super().__init__(instance_type, instance_count, clients)
+        super().__init__(instance_type, instance_count, clients, allow_cross_account=allow_cross_account)
         check_location(cluster_name, namespace)
         if kube is not None and kubeconfig is not None:
             raise ConfigurationError("pass kube or kubeconfig, not both")
