@@ -14,6 +14,7 @@ from typing import Any
 
 from airflow_provider_nova.core.cache import RecipeCache
 from airflow_provider_nova.core.errors import AwsCallError, ConfigurationError, KubernetesCallError
+from airflow_provider_nova.core.redact import install_log_redaction
 
 
 class AwsClients:
@@ -42,6 +43,7 @@ class AwsClients:
         client_factory: Callable[[str], Any] | None = None,
         config: Any | None = None,
     ) -> None:
+        install_log_redaction()  # botocore logs headers and signatures at DEBUG
         if client_factory is not None and (session is not None or endpoint_url is not None or config is not None):
             raise ConfigurationError(
                 "pass either client_factory or session/endpoint_url/config to AwsClients, not both"

@@ -19,6 +19,7 @@ from airflow_provider_nova.core.evaluation import (
     check_subtask,
     task_spec,
 )
+from airflow_provider_nova.core.formats import arns_in
 from airflow_provider_nova.core.input_check import InputKind, check_input_sample, input_kind
 from airflow_provider_nova.core.job_outputs import (
     BatchInferenceResult,
@@ -157,7 +158,6 @@ class NovaModelCustomizer:
             "started_time": started,
             "platform": ref.platform,
             "region": ref.region,
-            "endpoint_url": self.infra.clients.endpoint_url,
         }
         if ref.cluster_name is not None:
             common.update(cluster_name=ref.cluster_name, namespace=ref.namespace)
@@ -206,7 +206,19 @@ class NovaModelCustomizer:
         self, template: Any, managed: dict[str, Any], overrides: dict[str, Any] | None, recipe_path: str | None
     ) -> BuiltRecipe:
         user_recipe = load_recipe_file(recipe_path, lambda: self.infra.clients.s3) if recipe_path is not None else None
-        return build_recipe(template, self.model, managed, overrides, user_recipe, source=recipe_path or "hub")
+        built = build_recipe(template, self.model, managed, overrides, user_recipe, source=recipe_path or "hub")
+        self._check_recipe_accounts(built, managed, recipe_path)
+        return built
+
+    def _check_recipe_accounts(self, built: BuiltRecipe, managed: dict[str, Any], recipe_path: str | None) -> None:
+        """ARNs a recipe file or the overrides put in the recipe must be in the caller's account (unless allowed).
+
+        ARNs passed as arguments (``rft_lambda_arn``, ``processor``, ``rl_env``) are the caller's own choice.
+        """
+        explicit = {value for value in managed.values() if isinstance(value, str)}
+        source = f"recipe_path {recipe_path}" if recipe_path else "overrides"
+        found = {f"{source}: {path}": arn for path, arn in arns_in(built.recipe).items() if arn not in explicit}
+        self.infra.check_accounts(found)
 
     def _plan(
         self,

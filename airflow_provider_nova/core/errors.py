@@ -20,6 +20,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from airflow_provider_nova.core.redact import redact
+
 
 def _rebuild(cls: type[BaseException], args: tuple[Any, ...], state: dict[str, Any]) -> BaseException:
     exc = cls.__new__(cls, *args)
@@ -56,7 +58,7 @@ class AwsCallError(NovaError):
     """An AWS call failed; ``code`` is the service's error code."""
 
     def __init__(self, operation: str, code: str, message: str) -> None:
-        super().__init__(f"{operation} failed ({code}): {message}")
+        super().__init__(redact(f"{operation} failed ({code}): {message}"))
         self.operation = operation
         self.code = code
 
@@ -65,7 +67,7 @@ class KubernetesCallError(NovaError):
     """A Kubernetes API call failed; ``status`` is the HTTP status (0 when no answer came)."""
 
     def __init__(self, operation: str, status: int, reason: str, message: str) -> None:
-        super().__init__(f"{operation} failed ({status} {reason}): {message}")
+        super().__init__(redact(f"{operation} failed ({status} {reason}): {message}"))
         self.operation = operation
         self.status = status
         self.reason = reason

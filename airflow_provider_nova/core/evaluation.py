@@ -15,6 +15,7 @@ from typing import Any
 
 from airflow_provider_nova.core.enums import EvaluationTask
 from airflow_provider_nova.core.errors import ConfigurationError
+from airflow_provider_nova.core.formats import check_shape
 
 # Matched with fullmatch: ``$`` would accept a trailing newline.
 LAMBDA_ARN = re.compile(
@@ -118,7 +119,7 @@ def check_lambda_arn(arn: Any, field: str) -> str:
         raise ConfigurationError(
             f"{field} {arn!r} is not a Lambda function ARN (arn:aws:lambda:<region>:<account>:function:<name>)"
         )
-    return arn
+    return check_shape(arn, field, "lambda", "FunctionArn")
 
 
 def check_processor(task: EvaluationTask, processor: Mapping[str, Any] | None) -> dict[str, Any] | None:

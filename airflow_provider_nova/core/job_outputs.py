@@ -19,12 +19,12 @@ import zlib
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
-from pydantic import PrivateAttr
+from pydantic import PrivateAttr, field_validator
 
 from airflow_provider_nova.core.aws import aws_errors
 from airflow_provider_nova.core.enums import EvaluationTask, JobStatus, Platform
 from airflow_provider_nova.core.errors import NovaError
-from airflow_provider_nova.core.results import BaseJobResult
+from airflow_provider_nova.core.results import BaseJobResult, check_s3_field
 from airflow_provider_nova.core.s3 import S3Uri, object_errors, write_object
 
 TENSORBOARD_DIR = "tensorboard_results"
@@ -120,6 +120,11 @@ class EvaluationResult(_CachedOutput):
     eval_task: EvaluationTask
     eval_output_path: str
     OUTPUT_FIELD: ClassVar[str] = "eval_output_path"
+
+    @field_validator("eval_output_path")
+    @classmethod
+    def _s3(cls, value: str) -> str:
+        return str(check_s3_field(value, "eval_output_path"))
 
     def output_uri(self) -> str:
         return self.eval_output_path
@@ -229,6 +234,11 @@ class BatchInferenceResult(_CachedOutput):
 
     inference_output_path: str
     OUTPUT_FIELD: ClassVar[str] = "inference_output_path"
+
+    @field_validator("inference_output_path")
+    @classmethod
+    def _s3(cls, value: str) -> str:
+        return str(check_s3_field(value, "inference_output_path"))
 
     def output_uri(self) -> str:
         return self.inference_output_path

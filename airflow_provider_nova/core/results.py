@@ -1,8 +1,13 @@
 """Job results: what a started job is, as JSON-serialisable pydantic models.
 
 ``dump()`` writes a result as JSON; ``BaseJobResult.load()`` reads any result back as its own
-subclass through a union discriminated on ``result_type``. A result carries the region (and the
-endpoint, for the local stand-in) so it can look its job up again in another process.
+subclass through a union discriminated on ``result_type``. A result carries the region (and, on
+HyperPod, the cluster and namespace) so it can look its job up again in another process.
+
+A result file never decides where calls go: it holds no endpoint (one in an older file is ignored),
+and every field that reaches a request (region, job name, cluster, namespace, S3 paths) is checked
+against AWS's format on load. The endpoint comes from the caller: ``with_clients(...)``, ``load(...,
+endpoint_url=...)``, or the environment (``AWS_ENDPOINT_URL``, the AWS config file).
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Union, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, TypeAdapter, field_validator, model_validator
 
 from airflow_provider_nova.core.enums import JobStatus, Platform, TrainingMethod
 from airflow_provider_nova.core.errors import JobFailedError, NovaError
@@ -35,6 +40,11 @@ class ModelArtifacts(BaseModel):
     checkpoint_s3_path: str | None = None
     output_s3_path: str
 
+    @field_validator("checkpoint_s3_path", "output_s3_path")
+    @classmethod
+    def _s3(cls, value: str | None, info: Any) -> str | None:
+        return check_s3_field(value, str(info.field_name))
+
 
 class BaseJobResult(BaseModel):
     """A started job: its id, start time and platform."""
@@ -46,10 +56,33 @@ class BaseJobResult(BaseModel):
     started_time: datetime
     platform: Platform
     region: str
-    endpoint_url: str | None = None
     cluster_name: str | None = None  # HyperPod jobs: the cluster and namespace they run in
     namespace: str | None = None
     _clients: AwsClients | None = PrivateAttr(default=None)
+    _endpoint_url: str | None = PrivateAttr(default=None)
+
+    @field_validator("region")
+    @classmethod
+    def _region(cls, value: str) -> str:
+        from airflow_provider_nova.core.formats import check_region
+
+        return check_region(value)
+
+    @model_validator(mode="after")
+    def _names(self) -> BaseJobResult:
+        """The job, cluster and namespace names are what the service accepts (they end up in request paths)."""
+        from airflow_provider_nova.core.formats import check_shape
+
+        if self.platform is Platform.SMHP:
+            from airflow_provider_nova.core.runtimes.smhp import check_hyperpod_job_name, check_location
+
+            check_hyperpod_job_name(self.job_id)
+            check_location(self.cluster_name, self.namespace)
+        else:
+            check_shape(self.job_id, "job_id", "sagemaker", "TrainingJobName")
+            if self.cluster_name is not None or self.namespace is not None:
+                raise ValueError("cluster_name and namespace are for HyperPod (SMHP) jobs only")
+        return self
 
     def __eq__(self, other: object) -> bool:
         """Results are equal when they describe the same job the same way (clients aside)."""
@@ -69,7 +102,7 @@ class BaseJobResult(BaseModel):
         if self._clients is None:
             from airflow_provider_nova.core.aws import AwsClients
 
-            self._clients = AwsClients(region_name=self.region, endpoint_url=self.endpoint_url)
+            self._clients = AwsClients(region_name=self.region, endpoint_url=self._endpoint_url)
         return self._clients
 
     @property
@@ -125,11 +158,19 @@ class BaseJobResult(BaseModel):
         tmp.replace(path)
 
     @classmethod
-    def load(cls, file_path: str) -> BaseJobResult:
+    def load(
+        cls, file_path: str, *, endpoint_url: str | None = None, clients: AwsClients | None = None
+    ) -> BaseJobResult:
         """Read a dumped result back as the subclass it was written from.
 
+        The file decides nothing about where calls go: they use ``clients`` when given, else clients
+        for the file's region sent to ``endpoint_url`` when given, else to the endpoint the environment
+        configures (``AWS_ENDPOINT_URL``, the AWS config file) or AWS's own. An ``endpoint_url`` key in
+        the file (written by older versions) is ignored.
+
         A missing or unreadable file, text that is not JSON, an unknown ``result_type`` or fields of
-        the wrong shape raise ConfigurationError naming the file.
+        the wrong shape (a region, job name, cluster, namespace or S3 path not in AWS's format) raise
+        ConfigurationError naming the file.
         """
         import os
 
@@ -153,6 +194,7 @@ class BaseJobResult(BaseModel):
             raise ConfigurationError(
                 f"result file {str(file_path)!r} must hold a JSON object, not {type(data).__name__}"
             )
+        data.pop("endpoint_url", None)  # never taken from a file: it would send signed calls there
         try:
             result: BaseJobResult = _result_adapter().validate_python(data)
         except ValidationError as exc:
@@ -162,7 +204,19 @@ class BaseJobResult(BaseModel):
             raise ConfigurationError(f"result file {str(file_path)!r} is not a valid result: {problems}") from exc
         if not isinstance(result, cls):
             raise ConfigurationError(f"{str(file_path)!r} holds a {type(result).__name__}, not a {cls.__name__}")
+        result._endpoint_url = endpoint_url
+        if clients is not None:
+            result.with_clients(clients)
         return result
+
+
+def check_s3_field(value: str | None, field: str) -> str | None:
+    """``value`` when it is None or a well-formed ``s3://`` URI; a ValueError naming ``field`` otherwise."""
+    from airflow_provider_nova.core.s3 import S3Uri
+
+    if value is not None:
+        S3Uri.parse(value, field)
+    return value
 
 
 class TrainingResult(BaseJobResult):

@@ -73,6 +73,8 @@ class NovaJobOperator(NovaBaseOperator):
     :param execution_role: the IAM role the job runs as; the connection's own role when omitted
         (SageMaker Training Jobs only: HyperPod jobs run as the cluster's instance group role).
     :param max_job_runtime: the job's ``MaxRuntimeInSeconds`` (default one day; SageMaker Training Jobs only).
+    :param allow_cross_account: let the job run as a role, or call a function a recipe names, in another
+        account than the connection's; refused before anything is created by default.
     :param validation_config: turn checks off by name (``{"data": False}``), as the core's customizer takes.
     :param wait_for_completion: wait for the job to end (default); otherwise return once it started.
     :param poll_interval: seconds between status checks.
@@ -117,6 +119,7 @@ class NovaJobOperator(NovaBaseOperator):
         execution_role: str | None = None,
         max_job_runtime: int | str | None = None,
         validation_config: dict[str, bool] | None = None,
+        allow_cross_account: bool = False,
         wait_for_completion: bool = True,
         poll_interval: float | str = 60,
         max_wait: float | str | None = None,
@@ -137,6 +140,7 @@ class NovaJobOperator(NovaBaseOperator):
         self.execution_role = execution_role
         self.max_job_runtime = max_job_runtime
         self.validation_config = validation_config
+        self.allow_cross_account = as_bool(allow_cross_account, "allow_cross_account")
         self.wait_for_completion = wait_for_completion
         self.poll_interval = poll_interval
         self.max_wait = max_wait
@@ -394,8 +398,9 @@ class NovaJobOperator(NovaBaseOperator):
                 str(self.cluster_name),
                 str(self.namespace),
                 clients=self.hook.clients,
+                allow_cross_account=self.allow_cross_account,
             )
-        extra: dict[str, Any] = {}
+        extra: dict[str, Any] = {"allow_cross_account": self.allow_cross_account}
         if optional_text(self.execution_role):
             extra["execution_role"] = optional_text(self.execution_role)
         if self.max_job_runtime is not None:

@@ -214,7 +214,10 @@ def test_unreadable_recipe_path(clients: AwsClients, recipe_path: Any, message: 
         (b"run: 5\n", "must have a 'run' section (a mapping)"),
         (b"training_config: {}\n", "must have a 'run' section (a mapping)"),
         (b"run: [unclosed\n", "is not valid YAML"),
-        (b"run: !!python/object/apply:os.system ['true']\n", "is not valid YAML"),
+        (
+            b"run: !!python/object/apply:os.system ['true']\n",
+            "at line 1 uses the YAML tag '!!python/object/apply:os.system', which is not allowed",
+        ),
         (b"[" * 20000 + b"]" * 20000, "is not valid YAML"),
     ],
 )

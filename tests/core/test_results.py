@@ -148,7 +148,6 @@ def test_result_is_json_serialisable(started: tuple[NovaModelCustomizer, Trainin
         "started_time",
         "platform",
         "region",
-        "endpoint_url",
         "cluster_name",
         "namespace",
         "method",

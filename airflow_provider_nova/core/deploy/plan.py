@@ -9,6 +9,7 @@ from typing import Any
 
 from airflow_provider_nova.core.enums import DeployPlatform, Model
 from airflow_provider_nova.core.errors import ConfigurationError
+from airflow_provider_nova.core.formats import check_shape
 from airflow_provider_nova.core.s3 import S3Uri
 
 # Bedrock's rules (botocore model bedrock 2023-04-20) for modelName, modelDeploymentName and
@@ -75,11 +76,19 @@ class DeployPlan:
         return replace(plan, generated_model_name=generated[0], generated_endpoint_name=generated[1])
 
 
+# The shape botocore's Bedrock model gives each name field; checked against the installed model at run time.
+NAME_SHAPES = {
+    "modelName": "CustomModelName",
+    "modelDeploymentName": "ModelDeploymentName",
+    "provisionedModelName": "ProvisionedModelName",
+}
+
+
 def check_bedrock_name(name: object, field_name: str, bedrock_field: str) -> str:
     """Return ``name`` after checking it against Bedrock's naming rule for ``bedrock_field``."""
     if not isinstance(name, str) or len(name) > NAME_MAX or not NAME_PATTERN.fullmatch(name):
         raise ConfigurationError(f"{field_name} {name!r} breaks Bedrock's naming rule for {bedrock_field}: {NAME_RULE}")
-    return name
+    return check_shape(name, field_name, "bedrock", NAME_SHAPES[bedrock_field])
 
 
 def default_names(model: Model, model_artifact_path: str, platform: DeployPlatform) -> tuple[str, str]:
@@ -151,7 +160,7 @@ def _check_path(model_artifact_path: str) -> str:
             f"model_artifact_path {path!r} breaks Bedrock's s3Uri rule: at most 1024 characters, key segments "
             "of letters, digits and -!_*'(). separated by single '/'"
         )
-    return path
+    return check_shape(path, "model_artifact_path", "bedrock", "S3Uri")
 
 
 def _check_role(role_arn: object) -> None:
@@ -160,3 +169,4 @@ def _check_role(role_arn: object) -> None:
             f"role_arn {role_arn!r} is not an IAM role ARN (arn:aws:iam::<account>:role/<name>); Bedrock assumes "
             "this role to read the checkpoint"
         )
+    check_shape(role_arn, "role_arn", "bedrock", "RoleArn")

@@ -86,6 +86,8 @@ def load_recipe_file(recipe_path: str, s3_client_factory: Any) -> dict[str, Any]
         recipe = yaml.safe_load(data.decode("utf-8"))
     except UnicodeDecodeError as exc:
         raise RecipeError(f"recipe_path {path!r} is not UTF-8 text (bad byte at offset {exc.start})") from exc
+    except yaml.constructor.ConstructorError as exc:
+        raise RecipeError(_tag_refused(path, exc)) from None
     except (yaml.YAMLError, RecursionError) as exc:
         raise RecipeError(f"recipe_path {path!r} is not valid YAML: {exc}") from exc
     if not isinstance(recipe, dict):
@@ -93,6 +95,17 @@ def load_recipe_file(recipe_path: str, s3_client_factory: Any) -> dict[str, Any]
     if not isinstance(recipe.get("run"), dict):
         raise RecipeError(f"recipe_path {path!r} must have a 'run' section (a mapping)")
     return recipe
+
+
+def _tag_refused(path: str, exc: yaml.constructor.ConstructorError) -> str:
+    """The message for a recipe using a tag ``yaml.safe_load`` does not construct (``!!python/object``, ...)."""
+    mark = exc.problem_mark
+    where = f" at line {mark.line + 1}" if mark is not None else ""
+    tag = (exc.problem or "").rsplit("tag ", 1)[-1].replace("tag:yaml.org,2002:", "!!")
+    return (
+        f"recipe_path {path!r}{where} uses the YAML tag {tag}, which is not allowed: recipes are read with "
+        "yaml.safe_load and may hold only mappings, lists, strings, numbers, booleans and nulls"
+    )
 
 
 def build_recipe(

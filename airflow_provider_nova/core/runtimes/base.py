@@ -13,9 +13,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow_provider_nova.core.errors import ConfigurationError
+from airflow_provider_nova.core.formats import arn_account, check_same_account, check_shape
 from airflow_provider_nova.core.lifecycle import JobRef
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from airflow_provider_nova.core.aws import AwsClients
     from airflow_provider_nova.core.enums import Platform
     from airflow_provider_nova.core.lifecycle import JobState
@@ -41,7 +44,7 @@ def check_job_name(job_name: Any) -> str:
             f"job_name {job_name!r} is not a valid SageMaker job name: use 1-{JOB_NAME_MAX} letters, digits and "
             "hyphens, starting and ending with a letter or digit"
         )
-    return job_name
+    return check_shape(job_name, "job_name", "sagemaker", "TrainingJobName")
 
 
 def name_taken(job_name: str, region: str) -> str:
@@ -90,12 +93,32 @@ class RuntimeManager(ABC):
     """Runs Nova jobs on one kind of infrastructure."""
 
     platform: ClassVar[Platform]
+    OPT_IN: ClassVar[str] = "allow_cross_account"
 
-    def __init__(self, instance_type: str, instance_count: int, clients: AwsClients | None) -> None:
+    def __init__(
+        self,
+        instance_type: str,
+        instance_count: int,
+        clients: AwsClients | None,
+        *,
+        allow_cross_account: bool = False,
+    ) -> None:
         check_instance(instance_type, instance_count)
+        if not isinstance(allow_cross_account, bool):
+            raise ConfigurationError(f"allow_cross_account must be True or False, got {allow_cross_account!r}")
         self._instance_type = instance_type
         self._instance_count = instance_count
         self._clients = clients
+        self.allow_cross_account = allow_cross_account
+
+    def check_accounts(self, arns: Mapping[str, str | None]) -> None:
+        """Refuse a role or function ARN in another account than the caller's, unless ``allow_cross_account``.
+
+        :param arns: ``{where it came from: ARN}``; the caller's account is only asked for when an ARN names one.
+        """
+        if self.allow_cross_account or not any(arn_account(arn) for arn in arns.values() if arn):
+            return
+        check_same_account(arns, self.clients.account_id(), allowed=False, opt_in=self.OPT_IN)
 
     @property
     def instance_type(self) -> str:

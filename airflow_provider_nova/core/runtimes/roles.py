@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from airflow_provider_nova.core.aws import aws_errors, error_code
 from airflow_provider_nova.core.errors import AwsCallError, ConfigurationError
+from airflow_provider_nova.core.formats import check_shape
 
 if TYPE_CHECKING:
     from airflow_provider_nova.core.aws import AwsClients
@@ -81,7 +82,7 @@ def _expand(clients: AwsClients, role: str) -> str:
             raise ConfigurationError(
                 f"execution_role {role!r} is not an IAM role ARN (arn:aws:iam::<account>:role/<name>)"
             )
-        return role
+        return check_shape(role, "execution_role", "sagemaker", "RoleArn")
     if not _ROLE_NAME.fullmatch(role):
         raise ConfigurationError(f"execution_role {role!r} is neither a role ARN nor a valid role name")
     try:

@@ -42,6 +42,20 @@ def check_hyperpod_job_name(job_name: Any) -> str:
     return job_name
 
 
+def check_location(cluster_name: Any, namespace: Any) -> None:
+    """Refuse a cluster name SageMaker would not accept or a namespace Kubernetes would not."""
+    if not isinstance(cluster_name, str) or not _CLUSTER.fullmatch(cluster_name):
+        raise ConfigurationError(
+            f"cluster_name {cluster_name!r} is not a valid HyperPod cluster name: 1-63 letters, digits and hyphens, "
+            "starting and ending with a letter or digit"
+        )
+    if not isinstance(namespace, str) or not _NAMESPACE.fullmatch(namespace):
+        raise ConfigurationError(
+            f"namespace {namespace!r} is not a valid Kubernetes namespace name: 1-63 lower-case letters, digits and "
+            "hyphens, starting and ending with a letter or digit"
+        )
+
+
 def _with_locations(recipe: dict[str, Any], spec: JobSpec) -> str:
     """The recipe's text with ``run.output_s3_path`` (and ``run.data_s3_path`` when the job reads data) set.
 
@@ -77,6 +91,8 @@ class SMHPRuntimeManager(RuntimeManager):
     :param annotations: annotations put on the PyTorchJob.
     :param service_account_name: the pods' service account.
     :param priority_class_name: the pods' priority class (Kueue).
+    :param allow_cross_account: let a recipe name a function (or role) in another account than the
+        caller's; refused by default.
     """
 
     platform = Platform.SMHP
@@ -96,12 +112,10 @@ class SMHPRuntimeManager(RuntimeManager):
         service_account_name: str | None = None,
         priority_class_name: str | None = None,
         clock: Callable[[], float] = time.time,
+        allow_cross_account: bool = False,
     ) -> None:
-        super().__init__(instance_type, instance_count, clients)
-        if not isinstance(cluster_name, str) or not _CLUSTER.fullmatch(cluster_name):
-            raise ConfigurationError(f"cluster_name {cluster_name!r} is not a valid HyperPod cluster name")
-        if not isinstance(namespace, str) or not _NAMESPACE.fullmatch(namespace):
-            raise ConfigurationError(f"namespace {namespace!r} is not a valid Kubernetes namespace name")
+        super().__init__(instance_type, instance_count, clients, allow_cross_account=allow_cross_account)
+        check_location(cluster_name, namespace)
         if kube is not None and kubeconfig is not None:
             raise ConfigurationError("pass kube or kubeconfig, not both")
         self.cluster_name = cluster_name

@@ -12,6 +12,7 @@ import yaml
 from airflow_provider_nova.core.aws import aws_errors, error_code
 from airflow_provider_nova.core.enums import JobStatus, Platform
 from airflow_provider_nova.core.errors import AwsCallError, ConfigurationError
+from airflow_provider_nova.core.formats import check_shape
 from airflow_provider_nova.core.lifecycle import JobRef, JobState
 from airflow_provider_nova.core.runtimes.base import (
     JobSpec,
@@ -46,6 +47,7 @@ def output_tar_uri(output_s3_path: str, job_name: str) -> str:
 
 
 def _channel(name: str, uri: str, data_type: str) -> dict[str, Any]:
+    check_shape(uri, f"the {name} channel's S3 URI", "sagemaker", "S3Uri")
     return {
         "ChannelName": name,
         "DataSource": {
@@ -261,6 +263,8 @@ class SMTJRuntimeManager(RuntimeManager):
     :param max_job_runtime: ``MaxRuntimeInSeconds`` (default 86400, at most 28 days).
     :param tags: tags put on each training job (none by default).
     :param clients: the AWS clients to use; built from the default boto3 session when omitted.
+    :param allow_cross_account: let the job run as a role (or call a function a recipe names) in another
+        account than the caller's; refused by default.
     """
 
     platform = Platform.SMTJ
@@ -274,8 +278,9 @@ class SMTJRuntimeManager(RuntimeManager):
         max_job_runtime: int = DEFAULT_MAX_RUNTIME,
         tags: dict[str, str] | None = None,
         clients: AwsClients | None = None,
+        allow_cross_account: bool = False,
     ) -> None:
-        super().__init__(instance_type, instance_count, clients)
+        super().__init__(instance_type, instance_count, clients, allow_cross_account=allow_cross_account)
         if (
             not isinstance(max_job_runtime, int)
             or isinstance(max_job_runtime, bool)
@@ -317,7 +322,9 @@ class SMTJRuntimeManager(RuntimeManager):
             channels.append(_channel("validation", str(S3Uri.parse(validation, "validation_s3_path")), "Converse"))
         recipe_uri = recipe_s3_uri(spec.output_s3_path, spec.job_name)
         channels.append(_channel("recipe", recipe_uri.rsplit("/", 1)[0] + "/", "S3Prefix"))
-        output = str(S3Uri.parse(spec.output_s3_path, "output_s3_path"))
+        output = check_shape(
+            str(S3Uri.parse(spec.output_s3_path, "output_s3_path")), "output_s3_path", "sagemaker", "S3Uri"
+        )
         request: dict[str, Any] = {
             "TrainingJobName": spec.job_name,
             "HyperParameters": hyperparameters(parsed),
@@ -333,6 +340,7 @@ class SMTJRuntimeManager(RuntimeManager):
             "StoppingCondition": {"MaxRuntimeInSeconds": self.max_job_runtime},
             "TensorBoardOutputConfig": {"S3OutputPath": output},
         }
+        self.check_accounts({"execution_role": request["RoleArn"]})
         if self.tags:
             request["Tags"] = [{"Key": k, "Value": v} for k, v in self.tags.items()]
         return RuntimePlan(spec, request, recipe_uri, create_bucket)
