@@ -68,9 +68,9 @@ class NovaDeploymentSensor(NovaAwsMixin, BaseSensorOperator):
     def poke(self, context: Context) -> Any:
         from airflow.sdk import PokeReturnValue
 
+        from airflow_provider_nova.core.aws import is_transient
         from airflow_provider_nova.core.deploy import BedrockDeployer, DeploymentError
         from airflow_provider_nova.core.enums import JobStatus
-        from airflow_provider_nova.triggers.deployment import is_transient
 
         try:
             state = BedrockDeployer(self.hook.clients).endpoint_state(self._platform(), self.endpoint_arn)

@@ -23,35 +23,6 @@ if TYPE_CHECKING:
     from airflow_provider_nova.core.lifecycle import JobState
 
 RESOURCES = ("model", "endpoint")
-# Worth another look at the next interval: throttling, the service's own failures, no answer at all.
-TRANSIENT_CODES = frozenset(
-    {
-        "ThrottlingException",
-        "Throttling",
-        "TooManyRequestsException",
-        "RequestLimitExceeded",
-        "ServiceUnavailableException",
-        "ServiceUnavailable",
-        "InternalServerException",
-        "InternalFailure",
-        "InternalError",
-        "EndpointConnectionError",
-        "ConnectionClosedError",
-        "ConnectTimeoutError",
-        "ReadTimeoutError",
-        "ConnectionError",
-        "ProxyConnectionError",
-    }
-)
-
-
-def is_transient(exc: BaseException) -> bool:
-    """True for an ``AwsCallError`` worth retrying: throttling, a 5xx, or a connection that gave no answer."""
-    from airflow_provider_nova.core.errors import AwsCallError
-
-    return isinstance(exc, AwsCallError) and (
-        exc.code in TRANSIENT_CODES or (exc.code.isdigit() and exc.code.startswith("5"))
-    )
 
 
 def describe_what(resource: str, platform: str | None) -> str:
@@ -130,12 +101,14 @@ class NovaDeploymentTrigger(BaseTrigger):
         except Exception as exc:  # building the hook: a bad connection, say
             yield self._event("error", None, f"cannot check {self._what()}: {exc}", start)
             return
+        from airflow_provider_nova.core.aws import is_transient
+
         last: JobState | None = None
         while True:
             try:
                 last = await asyncio.to_thread(describe)
             except Exception as exc:
-                if not is_transient(exc):
+                if not is_transient(exc):  # the core's rule, as the job trigger's poller uses it
                     yield self._event("error", last, f"cannot check {self._what()}: {exc}", start)
                     return
                 self.log.warning("Checking %s failed, trying again in %s s: %s", self._what(), self.poll_interval, exc)

@@ -230,16 +230,7 @@ class KubeApi:
             maps = self.core.list_namespaced_config_map(
                 namespace, label_selector=selector, _request_timeout=REQUEST_TIMEOUT
             )
-        with kube_errors("list PyTorchJobs"):
-            jobs = self.custom.list_namespaced_custom_object(
-                PYTORCH_GROUP,
-                PYTORCH_VERSION,
-                namespace,
-                PYTORCH_PLURAL,
-                label_selector=selector,
-                _request_timeout=REQUEST_TIMEOUT,
-            )
-        found = [("PyTorchJob", str(item["metadata"]["name"])) for item in jobs.get("items", [])]
+        found = [("PyTorchJob", str(item["metadata"]["name"])) for item in self.list_pytorchjobs(namespace, selector)]
         return found + [("ConfigMap", str(item.metadata.name)) for item in maps.items]
 
     def close(self) -> None:
