@@ -42,6 +42,7 @@ if TYPE_CHECKING:
 IF_JOB_EXISTS = ("reattach", "fail", "new_name")
 STATE_KEY = "nova_job"  # the task state store key; renaming it strands in-flight retries
 DEADLINE_MARGIN = 3600  # a deferred wait gives up this long after the job's own MaxRuntimeInSeconds
+STOP_WAIT_SECONDS = 4.0  # on_kill waits this long for the stop request (Airflow SIGKILLs the task 5 s after SIGTERM)
 
 
 @dataclass(frozen=True)
@@ -205,11 +206,38 @@ class NovaJobOperator(NovaBaseOperator):
         return self._finish(context, self._ref, output, state)
 
     def on_kill(self) -> None:
-        """Stop the job this try started or re-attached to."""
-        if self._ref is None:
+        """Stop the job this try started or re-attached to.
+
+        Airflow calls this from the task's SIGTERM handler, on the main thread, wherever that thread
+        was (possibly inside a status poll on the same clients), and SIGKILLs the task 5 seconds
+        later. The stop request runs in its own thread, so it never waits on a lock the interrupted
+        poll holds; the handler waits for it at most ``STOP_WAIT_SECONDS``.
+        """
+        import threading
+
+        ref = self._ref
+        if ref is None:
             return
-        self.log.info("Stopping %s %s", self.job_kind, self._ref.job_name)
-        self._jobs().stop(self._ref)
+        self.log.info("Stopping %s %s", self.job_kind, ref.job_name)
+        outcome: list[BaseException | None] = []
+
+        def stop() -> None:
+            try:
+                self._jobs().stop(ref)
+            except Exception as exc:  # reported below, with the job's name
+                outcome.append(exc)
+            else:
+                outcome.append(None)
+
+        stopper = threading.Thread(target=stop, name=f"stop {ref.job_name}", daemon=True)
+        stopper.start()
+        stopper.join(STOP_WAIT_SECONDS)
+        if not outcome:
+            self.log.error("No answer to stopping %s %s yet; check that it stopped", self.job_kind, ref.job_name)
+        elif outcome[0] is not None:
+            self.log.error("Could not stop %s %s: %s", self.job_kind, ref.job_name, outcome[0])
+        else:
+            self.log.info("Stop requested for %s %s", self.job_kind, ref.job_name)
 
     # -- starting or finding the job ----------------------------------------------------------
     def _launch(self, context: Any) -> Launched:

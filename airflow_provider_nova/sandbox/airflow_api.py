@@ -53,6 +53,9 @@ class AirflowApi:
     def post(self, path: str, body: dict[str, Any]) -> Any:
         return self._call("POST", path, body)
 
+    def patch(self, path: str, body: dict[str, Any]) -> Any:
+        return self._call("PATCH", path, body)
+
     def _call(self, method: str, path: str, body: dict[str, Any] | None = None, *, authorize: bool = True) -> Any:
         try:
             return self._send(method, path, body, authorize)
@@ -128,6 +131,20 @@ class AirflowApi:
                 raise TimeoutError(f"{dag_id} {run_id} is still {state} after {timeout:.0f} s")
             time.sleep(1)
         return run_id, state
+
+    def task_instance(self, dag_id: str, run_id: str, task_id: str) -> dict[str, Any]:
+        """One task instance: ``state``, ``try_number``, ``pid`` (its task process while it runs), ..."""
+        ti: dict[str, Any] = self.get(f"/api/v2/dags/{_q(dag_id)}/dagRuns/{_q(run_id)}/taskInstances/{_q(task_id)}")
+        return ti
+
+    def set_task_state(self, dag_id: str, run_id: str, task_id: str, state: str) -> None:
+        """Mark a task instance ``failed``, ``success`` or ``skipped``, as the UI's "Mark as" does."""
+        self.patch(f"/api/v2/dags/{_q(dag_id)}/dagRuns/{_q(run_id)}/taskInstances/{_q(task_id)}", {"new_state": state})
+
+    def clear_task(self, dag_id: str, run_id: str, task_id: str) -> None:
+        """Clear one task instance of a run, as the UI's "Clear" does (a running one is stopped and run again)."""
+        body = {"dry_run": False, "dag_run_id": run_id, "task_ids": [task_id], "only_failed": False}
+        self.post(f"/api/v2/dags/{_q(dag_id)}/clearTaskInstances", body)
 
     def xcom(self, dag_id: str, run_id: str, task_id: str, key: str = "return_value") -> Any:
         """The value a task pushed under ``key``; None when there is none."""

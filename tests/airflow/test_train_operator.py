@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from airflow.sdk.exceptions import TaskDeferred
 
 from airflow_provider_nova.operators import NovaTrainOperator
 
@@ -158,6 +159,33 @@ def test_on_kill_stops_the_job(aws_conn: object, control: Any, context: dict[str
     worker.join(30)
     assert list(jobs(control).values()) == ["Stopped"]
     assert len(errors) == 1 and isinstance(errors[0], JobFailedError) and "Stopped" in str(errors[0])
+
+
+def test_on_kill_returns_before_airflow_s_sigkill_when_the_stop_gets_no_answer(
+    aws_conn: object,
+    control: Any,
+    faults: Any,
+    context: dict[str, Any],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Airflow SIGKILLs a task 5 s after SIGTERM: on_kill says which job may still run instead of hanging."""
+    import time
+
+    from airflow_provider_nova.operators import job
+
+    control.set_job_seconds(3600)
+    op = train_op(deferrable=True)
+    with pytest.raises(TaskDeferred):
+        op.execute(context)
+    faults.slow("StopTrainingJob", delay=3, count=1)
+    started = time.monotonic()
+    monkeypatch.setattr(job, "STOP_WAIT_SECONDS", 0.5)
+    op.on_kill()
+    assert time.monotonic() - started < 2.5
+    assert f"No answer to stopping training job {op._ref.job_name} yet" in capsys.readouterr().out
+    time.sleep(3)  # the stop still lands once the service answers
+    assert list(jobs(control).values()) == ["Stopped"]
 
 
 @pytest.mark.parametrize(
