@@ -125,26 +125,36 @@ class AirflowApi:
     def run_to_end(self, dag_id: str, conf: dict[str, Any], timeout: float = 300) -> tuple[str, str]:
         """Trigger a run and wait for it to end: its run id and final state."""
         run_id = self.trigger(dag_id, conf)
+        return run_id, self.wait_for_run(dag_id, run_id, timeout)
+
+    def wait_for_run(self, dag_id: str, run_id: str, timeout: float = 300) -> str:
+        """Until the run ends; its final state (``success`` or ``failed``)."""
         deadline = time.monotonic() + timeout
         while (state := str(self.run(dag_id, run_id)["state"])) not in ("success", "failed"):
             if time.monotonic() > deadline:
-                raise TimeoutError(f"{dag_id} {run_id} is still {state} after {timeout:.0f} s")
+                raise TimeoutError(
+                    f"{dag_id} {run_id} is still {state} after {timeout:.0f} s: {self.task_states(dag_id, run_id)}"
+                )
             time.sleep(1)
-        return run_id, state
+        return state
 
-    def task_instance(self, dag_id: str, run_id: str, task_id: str) -> dict[str, Any]:
-        """One task instance: ``state``, ``try_number``, ``pid`` (its task process while it runs), ..."""
-        ti: dict[str, Any] = self.get(f"/api/v2/dags/{_q(dag_id)}/dagRuns/{_q(run_id)}/taskInstances/{_q(task_id)}")
-        return ti
+    def run_ids(self, dag_id: str) -> list[str]:
+        """The DAG's run ids, newest first."""
+        answer = self.get(f"/api/v2/dags/{_q(dag_id)}/dagRuns", order_by="-run_after", limit=100)
+        return [str(run["dag_run_id"]) for run in answer["dag_runs"]]
 
-    def set_task_state(self, dag_id: str, run_id: str, task_id: str, state: str) -> None:
-        """Mark a task instance ``failed``, ``success`` or ``skipped``, as the UI's "Mark as" does."""
-        self.patch(f"/api/v2/dags/{_q(dag_id)}/dagRuns/{_q(run_id)}/taskInstances/{_q(task_id)}", {"new_state": state})
+    def wait_for_any_run(self, dag_id: str, timeout: float = 120) -> str:
+        """Until ``dag_id`` has a run (scheduled by an Asset, say); the newest run's id."""
+        deadline = time.monotonic() + timeout
+        while not (run_ids := self.run_ids(dag_id)):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{dag_id} had no run within {timeout:.0f} s")
+            time.sleep(1)
+        return run_ids[0]
 
-    def clear_task(self, dag_id: str, run_id: str, task_id: str) -> None:
-        """Clear one task instance of a run, as the UI's "Clear" does (a running one is stopped and run again)."""
-        body = {"dry_run": False, "dag_run_id": run_id, "task_ids": [task_id], "only_failed": False}
-        self.post(f"/api/v2/dags/{_q(dag_id)}/clearTaskInstances", body)
+    def task_states(self, dag_id: str, run_id: str) -> dict[str, str]:
+        """Each task's state in the run (``None`` as ``"None"`` for one not scheduled yet)."""
+        return {str(ti["task_id"]): str(ti["state"]) for ti in self.task_instances(dag_id, run_id)}
 
     def xcom(self, dag_id: str, run_id: str, task_id: str, key: str = "return_value") -> Any:
         """The value a task pushed under ``key``; None when there is none."""

@@ -21,8 +21,12 @@ import subprocess
 import sys
 import time
 from collections.abc import Mapping
+from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from airflow_provider_nova.sandbox.airflow_api import AirflowApi
 
 COMPONENTS = {
     "api-server": ["api-server", "--host", "127.0.0.1", "--port", "{port}"],
@@ -201,56 +205,9 @@ class AirflowStack:
                 time.sleep(1)
         raise RuntimeError(f"the api-server did not answer on {self.url} within {timeout:.0f} s")
 
-    # -- runs ---------------------------------------------------------------------------------
-    def wait_for_dag(self, dag_id: str, timeout: float = 180) -> None:
-        """Until the dag-processor has parsed ``dag_id`` (the scheduler can run it)."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            listed = _json_rows(self.airflow("dags", "list", "-o", "json"))
-            if any(row.get("dag_id") == dag_id for row in listed):
-                return
-            time.sleep(2)
-        raise RuntimeError(f"{dag_id} was not parsed within {timeout:.0f} s")
+    @cached_property
+    def api(self) -> AirflowApi:
+        """The api-server's REST API, as ``admin``: trigger runs, follow them, act on task instances."""
+        from airflow_provider_nova.sandbox.airflow_api import AirflowApi
 
-    def trigger(self, dag_id: str, conf: dict[str, Any] | None = None) -> str:
-        """Trigger a run; its run id."""
-        out = self.airflow("dags", "trigger", dag_id, "--conf", json.dumps(conf or {}), "-o", "json")
-        rows = _json_rows(out)
-        return str(rows[0]["dag_run_id"])
-
-    def run_state(self, dag_id: str, run_id: str) -> str:
-        rows = _json_rows(self.airflow("dags", "list-runs", dag_id, "-o", "json"))
-        return next((str(row["state"]) for row in rows if row["run_id"] == run_id), "missing")
-
-    def task_states(self, dag_id: str, run_id: str) -> dict[str, str]:
-        rows = _json_rows(self.airflow("tasks", "states-for-dag-run", dag_id, run_id, "-o", "json"))
-        return {str(row["task_id"]): str(row["state"]) for row in rows}
-
-    def wait_for_any_run(self, dag_id: str, timeout: float = 120) -> str:
-        """Until ``dag_id`` has a run (scheduled by an Asset, say); the newest run's id."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            rows = _json_rows(self.airflow("dags", "list-runs", dag_id, "-o", "json"))
-            if rows:
-                return str(rows[0]["run_id"])
-            time.sleep(2)
-        raise TimeoutError(f"{dag_id} had no run within {timeout:.0f} s")
-
-    def wait_for_run(self, dag_id: str, run_id: str, timeout: float = 600, poll: float = 3) -> str:
-        """Until the run ends; its final state."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            state = self.run_state(dag_id, run_id)
-            if state in ("success", "failed"):
-                return state
-            time.sleep(poll)
-        raise TimeoutError(f"{dag_id} {run_id} did not end within {timeout:.0f} s: {self.task_states(dag_id, run_id)}")
-
-
-def _json_rows(output: str) -> list[dict[str, Any]]:
-    """The JSON rows a CLI command printed (its log lines, also on standard output, skipped)."""
-    for line in reversed(output.splitlines()):
-        if line.startswith("["):
-            rows: list[dict[str, Any]] = json.loads(line)
-            return rows
-    return []
+        return AirflowApi(self.url, password=self.password)

@@ -121,7 +121,7 @@ class Demo:
         say(
             f"  up in {time.monotonic() - began:.0f} s; api-server on {self.stack.url}; logs in {self.home}/process-logs"
         )
-        api = AirflowApi(self.stack.url, "admin", self.stack.password)
+        api = self.stack.api
         self._wait_for_dag(api)
         return api
 

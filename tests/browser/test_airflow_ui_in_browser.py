@@ -48,7 +48,6 @@ def test_a_user_follows_two_retraining_runs_in_the_airflow_ui(
     browser: Any, save_page: Any, account: dict[str, str], control: Any, tmp_path: Path
 ) -> None:
     from airflow_provider_nova.sandbox import rehearsal
-    from airflow_provider_nova.sandbox.airflow_api import AirflowApi
     from airflow_provider_nova.sandbox.airflow_stack import AirflowStack
 
     rehearsal.seed_inputs(account["endpoint_url"])
@@ -57,10 +56,10 @@ def test_a_user_follows_two_retraining_runs_in_the_airflow_ui(
     dags = dag_folder(tmp_path)
     env = {**weekly.stack_env(account["endpoint_url"]), **weekly.plugin_env()}  # the plugin: "Nova retraining"
     with AirflowStack(tmp_path / "airflow", dags, env) as stack:
-        api = AirflowApi(stack.url, "admin", stack.password)
+        api = stack.api
         api.wait_for_dag(DAG_ID)
         runs = [api.run_to_end(DAG_ID, weekly.FAST) for _ in range(2)]  # one after the other: two points of history
-        assert [state for _, state in runs] == ["success", "success"], [api_task_states(api, r) for r, _ in runs]
+        assert [state for _, state in runs] == ["success", "success"], [api.task_states(DAG_ID, r) for r, _ in runs]
         run_ids = [run_id for run_id, _ in runs]
         sign_in(browser, stack.url, "admin", stack.password)
         open_run_in_grid(browser, stack.url, run_ids[-1])
@@ -83,10 +82,6 @@ def dag_folder(tmp_path: Path) -> Path:
     from airflow_provider_nova.sandbox.airflow_stack import rehearsal_dag_copy
 
     return rehearsal_dag_copy(weekly.DAGS / "nova_weekly_retraining.py", tmp_path / "dags", 2).parent
-
-
-def api_task_states(api: Any, run_id: str) -> dict[str, str]:
-    return {row["task_id"]: row["state"] for row in api.task_instances(DAG_ID, run_id)}
 
 
 def wait(driver: Any, timeout: float = WAIT) -> WebDriverWait[Any]:

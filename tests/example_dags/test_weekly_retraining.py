@@ -130,11 +130,12 @@ def test_the_dag_runs_deferred_in_a_real_airflow(airflow_inputs: dict[str, str],
     dags = one_dag_folder(tmp_path, "nova_weekly_retraining.py")
     env = {**stack_env(airflow_inputs["endpoint_url"]), **plugin_env()}
     with AirflowStack(tmp_path / "airflow", dags, env) as stack:
-        stack.wait_for_dag(DAG_ID)
+        api = stack.api
+        api.wait_for_dag(DAG_ID)
         runs = []
         for _ in range(2):  # one after the other: the deploy's endpoint name has the trigger's second
-            run_id = stack.trigger(DAG_ID, FAST)
-            runs.append((run_id, stack.wait_for_run(DAG_ID, run_id, timeout=600), stack.task_states(DAG_ID, run_id)))
+            run_id, state = api.run_to_end(DAG_ID, FAST, timeout=600)
+            runs.append((run_id, state, api.task_states(DAG_ID, run_id)))
         logs = tmp_path / "airflow" / "logs" / f"dag_id={DAG_ID}"
         deferred = {p.parent.name.removeprefix("task_id=") for p in logs.glob("run_id=*/task_id=*/*.trigger.*.log")}
         ui = UiPages(stack.url, [run_id for run_id, _, _ in runs])
@@ -214,10 +215,10 @@ def test_new_data_retrains_through_the_asset_in_a_real_airflow(
 
     dags = one_dag_folder(tmp_path, "nova_data_aware_retraining.py")
     with AirflowStack(tmp_path / "airflow", dags, stack_env(airflow_inputs["endpoint_url"], cron=True)) as stack:
-        stack.wait_for_dag("nova_retrain_on_new_data")
-        prepared = stack.trigger("nova_prepare_support_data")
-        assert stack.wait_for_run("nova_prepare_support_data", prepared, timeout=300) == "success"
-        retrain = stack.wait_for_any_run("nova_retrain_on_new_data", timeout=120)
-        state = stack.wait_for_run("nova_retrain_on_new_data", retrain, timeout=300)
+        api = stack.api
+        api.wait_for_dag("nova_retrain_on_new_data")
+        assert api.run_to_end("nova_prepare_support_data", {}, timeout=300)[1] == "success"
+        retrain = api.wait_for_any_run("nova_retrain_on_new_data", timeout=120)
+        state = api.wait_for_run("nova_retrain_on_new_data", retrain, timeout=300)
     assert retrain.startswith("asset_triggered__") and state == "success"
     assert control.calls()["CreateTrainingJob"] == 1

@@ -111,16 +111,13 @@ def stand_in(sandbox: Any, baseline: dict[str, str]) -> StandIn:
 def airflow(stand_in: StandIn, sandbox: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """Airflow's four services on this module's DAGs, the ``aws_default`` connection on the stand-in account."""
     from airflow_provider_nova.sandbox import rehearsal
-    from airflow_provider_nova.sandbox.airflow_api import AirflowApi
     from airflow_provider_nova.sandbox.airflow_stack import AirflowStack
 
     conn = rehearsal.airflow_connection(sandbox.endpoint_url, stand_in.credentials)
     env = {"AIRFLOW_CONN_AWS_DEFAULT": json.dumps(conn), **FAST_DETECTION}
     with AirflowStack(tmp_path_factory.mktemp("airflow"), DAGS, env) as stack:
-        api = AirflowApi(stack.url)
-        api.wait_for_dag(IN_WORKER)
-        api.wait_for_dag(DEFERRED)
-        stack.api = api
+        stack.api.wait_for_dag(IN_WORKER)
+        stack.api.wait_for_dag(DEFERRED)
         yield stack
 
 
@@ -143,11 +140,7 @@ def in_state(airflow: Any, dag_id: str, run_id: str, state: str, try_number: int
 
 
 def run_end(airflow: Any, dag_id: str, run_id: str, timeout: float = 180) -> str:
-    def ended() -> str | None:
-        state = str(airflow.api.run(dag_id, run_id)["state"])
-        return state if state in ("success", "failed") else None
-
-    return until(ended, f"{dag_id} {run_id} ended (train: {train(airflow, dag_id, run_id)['state']})", timeout)
+    return str(airflow.api.wait_for_run(dag_id, run_id, timeout))
 
 
 def kill_worker(task_pid: int) -> list[int]:
