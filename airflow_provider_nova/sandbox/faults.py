@@ -94,7 +94,7 @@ def query_action(environ: dict[str, Any]) -> str | None:
     """
     query = parse_qs(environ.get("QUERY_STRING", ""))
     if "Action" in query:
-        return query["Action"][0]
+        return str(query["Action"][0])
     length = int(environ.get("CONTENT_LENGTH") or 0)
     stream = environ.get("wsgi.input")
     if not length or stream is None:
