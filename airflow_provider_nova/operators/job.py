@@ -251,15 +251,15 @@ class NovaJobOperator(NovaBaseOperator):
                 self.log.info("Re-attaching to %s, started by an earlier try", found.ref.job_name)
                 return found
             if found is None:
-                return self._start(store, jobs, record["job_name"])
+                return self._start(store, record["job_name"])
             self.log.warning("%s ended %s; starting a new job", found.ref.job_name, found.state and found.state.raw)
-            return self._start(store, jobs, next_free_name(base, jobs.exists, max_len=self._name_limit))
+            return self._start(store, next_free_name(base, jobs.exists, max_len=self._name_limit))
         if record is not None:
             self.log.info("The task was cleared after %s succeeded: starting a new job", record["job_name"])
-            return self._start(store, jobs, next_free_name(base, jobs.exists, max_len=self._name_limit))
+            return self._start(store, next_free_name(base, jobs.exists, max_len=self._name_limit))
         existing = self._find(jobs, base)
         if existing is None:
-            return self._start(store, jobs, base)
+            return self._start(store, base)
         if self.if_job_exists == "fail":
             from airflow_provider_nova.core.errors import ConfigurationError
 
@@ -274,7 +274,7 @@ class NovaJobOperator(NovaBaseOperator):
             self.log.info("Re-attaching to the existing job %s (if_job_exists='reattach')", base)
             _write(store, {"job_name": base, "done": False})
             return existing
-        return self._start(store, jobs, next_free_name(base, jobs.exists, max_len=self._name_limit))
+        return self._start(store, next_free_name(base, jobs.exists, max_len=self._name_limit))
 
     @property
     def _on_hyperpod(self) -> bool:
@@ -290,20 +290,14 @@ class NovaJobOperator(NovaBaseOperator):
         derived = job_name_for(context)
         return hyperpod_job_name(derived) if self._on_hyperpod else derived
 
-    def _start(self, store: Any, jobs: Any, job_name: str) -> Launched:
-        from airflow_provider_nova.core.errors import ConfigurationError
-
+    def _start(self, store: Any, job_name: str) -> Launched:
+        """Create the job. A name taken meanwhile is the runtime's to judge: it uses the job when this very
+        request created it (a create whose answer was lost) and raises ConfigurationError otherwise."""
         customizer = self._customizer()
         plan = self.plan_job(customizer, job_name)
         _write(store, {"job_name": job_name, "done": False})
         self.log.info("Starting %s %s", self.job_kind, job_name)
-        try:
-            ref = customizer.infra.start(plan.runtime)
-        except ConfigurationError:
-            found = self._find(jobs, job_name)  # created by this very call, whose answer was lost and retried
-            if found is None:
-                raise
-            return found
+        ref = customizer.infra.start(plan.runtime)
         runtime = plan.request.get("StoppingCondition", {}).get("MaxRuntimeInSeconds")
         return Launched(ref, plan.output_s3_path, runtime)
 

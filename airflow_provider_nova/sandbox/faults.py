@@ -5,10 +5,11 @@
 
 - ``throttle``: refused with the service's throttling error, in its protocol's shape: SageMaker and the
   other JSON services ``400 {"__type": "ThrottlingException"}``, Bedrock (REST-JSON)
-  ``429 x-amzn-ErrorType: ThrottlingException``, S3 (REST-XML) ``503 <Code>SlowDown</Code>``. Every one
+  ``429 x-amzn-ErrorType: ThrottlingException``, S3 (REST-XML) ``503 <Code>SlowDown</Code>``, STS and
+  IAM (query) ``400 <ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code>...``. Every one
   is a code botocore's standard and adaptive retry modes treat as throttling.
 - ``server_error``: refused with a 500 (``InternalFailure``, Bedrock ``InternalServerException``, S3
-  ``InternalError``).
+  ``InternalError``; query ``<Type>Receiver</Type><Code>InternalFailure</Code>``).
 - ``error``: refused with the ``code`` and ``status`` given (``fail_next``).
 - ``slow``: answered after ``delay`` seconds.
 - ``drop``: the connection is closed without an answer; the call is not performed.
@@ -21,6 +22,7 @@ a lost-response one is counted by the layer that answered it, as any accepted ca
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import re
 import socket
@@ -37,12 +39,19 @@ from airflow_provider_nova.sandbox.errors import ServiceError, validation
 _SERVICE = re.compile(r"Credential=[^/]+/\d{8}/[a-z0-9-]+/([a-z0-9-]+)/aws4_request")
 KINDS = ("throttle", "server_error", "error", "slow", "drop", "lost_response")
 # What each protocol answers for a throttled call and for a server fault: (code, HTTP status).
-THROTTLE = {"json": ("ThrottlingException", 400), "rest-json": ("ThrottlingException", 429), "s3": ("SlowDown", 503)}
+THROTTLE = {
+    "json": ("ThrottlingException", 400),
+    "rest-json": ("ThrottlingException", 429),
+    "s3": ("SlowDown", 503),
+    "query": ("Throttling", 400),
+}
 SERVER_ERROR = {
     "json": ("InternalFailure", 500),
     "rest-json": ("InternalServerException", 500),
     "s3": ("InternalError", 500),
+    "query": ("InternalFailure", 500),
 }
+QUERY_SERVICES = frozenset({"sts", "iam"})  # the query protocol: the operation is the form body's Action
 FAULTS_ROUTE = "/_sandbox/faults"
 
 
@@ -76,6 +85,24 @@ def s3_operation(method: str, path: str, query: dict[str, list[str]], environ: d
     if method == "POST" and "delete" in query:
         return "DeleteObjects"
     return {"HEAD": "HeadBucket", "PUT": "CreateBucket", "DELETE": "DeleteBucket"}.get(method)
+
+
+def query_action(environ: dict[str, Any]) -> str | None:
+    """The ``Action`` of a query-protocol request, from its query string or its form body.
+
+    The body is read and put back (``wsgi.input``), so the stand-in behind still reads all of it.
+    """
+    query = parse_qs(environ.get("QUERY_STRING", ""))
+    if "Action" in query:
+        return str(query["Action"][0])
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    stream = environ.get("wsgi.input")
+    if not length or stream is None:
+        return None
+    body = stream.read(length)
+    environ["wsgi.input"] = io.BytesIO(body)
+    actions = parse_qs(body.decode("utf-8", errors="replace")).get("Action")
+    return actions[0] if actions else None
 
 
 class FaultInjector:
@@ -152,7 +179,7 @@ class FaultInjector:
         return None
 
     def operation_of(self, environ: dict[str, Any]) -> tuple[str | None, str]:
-        """The AWS operation of a request and its protocol (``json``, ``rest-json`` or ``s3``)."""
+        """The AWS operation of a request and its protocol (``json``, ``rest-json``, ``s3`` or ``query``)."""
         target = environ.get("HTTP_X_AMZ_TARGET", "")
         if target:
             return target.rpartition(".")[2], "json"
@@ -164,6 +191,8 @@ class FaultInjector:
             return s3_operation(method, environ.get("PATH_INFO", ""), query, environ), "s3"
         if service == "bedrock":
             return self.bedrock_operation(environ), "rest-json"
+        if service in QUERY_SERVICES:
+            return query_action(environ), "query"
         return None, "json"
 
     def _inject(
@@ -247,6 +276,12 @@ def error_response(
     if protocol == "s3":
         body = f"<?xml version='1.0' encoding='UTF-8'?>\n<Error><Code>{code}</Code><Message>{message}</Message></Error>"
         headers.append(("Content-Type", "application/xml"))
+        raw = body.encode()
+    elif protocol == "query":  # the caller's fault is a Sender error, the service's a Receiver one
+        kind = "Receiver" if status >= 500 else "Sender"
+        error = f"<Error><Type>{kind}</Type><Code>{code}</Code><Message>{message}</Message></Error>"
+        body = f"<ErrorResponse>{error}<RequestId>00000000-0000-0000-0000-000000000000</RequestId></ErrorResponse>"
+        headers.append(("Content-Type", "text/xml"))
         raw = body.encode()
     elif protocol == "rest-json":
         headers += [("Content-Type", "application/json"), ("x-amzn-ErrorType", code)]

@@ -27,7 +27,7 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 from airflow_provider_nova.sandbox import kube_operator as operator
-from airflow_provider_nova.sandbox.kube_api import KINDS, NAMESPACES, PODS, PYTORCHJOBS, Kind, KubeApi
+from airflow_provider_nova.sandbox.kube_api import KINDS, NAMESPACES, PODS, PYTORCHJOBS, Fault, Kind, KubeApi
 from airflow_provider_nova.sandbox.kube_auth import TlsMaterial, make_tls_material
 
 Obj = dict[str, Any]
@@ -158,6 +158,25 @@ class KubeEmulator:
 
         async def work() -> None:
             self._api.denied.add((verb, resource, namespace))
+
+        self._call(work)
+
+    def fail_next(self, method: str, plural: str, status: int, count: int = 1) -> None:
+        """Answer the next ``count`` ``method`` requests on ``plural`` (e.g. ``GET``, ``pytorchjobs``) with
+        error ``status`` (a 404 hides an object that exists), without performing them."""
+        self._fault(Fault(method.upper(), plural, status, count))
+
+    def lose_response(self, method: str, plural: str, count: int = 1) -> None:
+        """Perform the next ``count`` ``method`` requests on ``plural``, then close their connection
+        before the answer is sent (the client sees no answer; the object was created)."""
+        self._fault(Fault(method.upper(), plural, None, count))
+
+    def _fault(self, fault: Fault) -> None:
+        if fault.count < 1:
+            raise ValueError(f"count must be at least 1, got {fault.count}")
+
+        async def work() -> None:
+            self._api.faults.append(fault)
 
         self._call(work)
 

@@ -22,6 +22,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from http import HTTPStatus
 from typing import Any
 
 import aiohttp.web
@@ -38,6 +39,17 @@ _NAMESPACE_PATH = re.compile(r"/api/v1/namespaces(?:/(?P<name>[^/]+))?/?")
 _VERBS = {action.LIST: "list", action.WATCH: "watch", action.FETCH: "get", action.CREATE: "create"}
 _VERBS.update({action.UPDATE: "patch", action.DELETE: "delete"})
 _caller: contextvars.ContextVar[str] = contextvars.ContextVar("caller", default="")
+
+
+@dataclass
+class Fault:
+    """The next ``count`` ``method`` requests on resource ``plural`` are answered ``status``, or, when
+    ``status`` is None, performed and their connection closed before the answer (a lost response)."""
+
+    method: str
+    plural: str
+    status: int | None
+    count: int = 1
 
 
 @dataclass(frozen=True)
@@ -120,6 +132,7 @@ class KubeApi(KubernetesEmulator):
     logs: dict[tuple[str, str, str], str] = attrs.field(factory=dict)
     denied: set[tuple[str, str, str | None]] = attrs.field(factory=set)
     seen: list[tuple[str, str, int]] = attrs.field(factory=list)
+    faults: list[Fault] = attrs.field(factory=list)
     revision: int = 0
 
     def __attrs_post_init__(self) -> None:
@@ -179,9 +192,28 @@ class KubeApi(KubernetesEmulator):
 
     # ---- HTTP entry: authentication, namespaces, then kmock ---------------------------------
     async def __call__(self, raw_request: aiohttp.web.BaseRequest) -> aiohttp.web.StreamResponse:
-        response = await self._answer(raw_request)
+        fault = self._take_fault(raw_request.method, raw_request.path)
+        if fault is not None and fault.status is not None:
+            message = f"{raw_request.method} {raw_request.path} failed on purpose (fault injected by the emulator)"
+            response = await self._render_error(
+                ApiError(fault.status, HTTPStatus(fault.status).phrase.replace(" ", ""), message)
+            )
+        else:
+            response = await self._answer(raw_request)
         self.seen.append((raw_request.method, raw_request.path, response.status))
+        if fault is not None and fault.status is None and raw_request.transport is not None:
+            raw_request.transport.close()  # performed; the connection closes before the answer is sent
         return response
+
+    def _take_fault(self, method: str, path: str) -> Fault | None:
+        """The first pending fault for ``method`` on a path naming its resource, one of its calls used up."""
+        for fault in self.faults:
+            if fault.method == method and fault.plural in path.split("/"):
+                fault.count -= 1
+                if fault.count == 0:
+                    self.faults.remove(fault)
+                return fault
+        return None
 
     async def _answer(self, raw_request: aiohttp.web.BaseRequest) -> aiohttp.web.StreamResponse:
         try:

@@ -176,6 +176,39 @@ def test_a_retry_after_a_try_died_between_the_configmap_and_the_pytorchjob_creat
     assert len(kube.list("v1", "configmaps", NAMESPACE)) == 1  # the earlier try's ConfigMap was replaced
 
 
+def test_a_pytorchjob_create_whose_answer_was_lost_is_the_job_and_its_configmap_stays(
+    hyperpod: dict[str, Any], kube: Any, context: dict[str, Any]
+) -> None:
+    kube.lose_response("POST", "pytorchjobs")  # created, then the connection closes before the answer
+    result = train_op(wait_for_completion=False).execute(context)
+    name = result["job_name"]
+    assert result["status"] == "IN_PROGRESS" and pytorchjob(kube, name) is not None
+    assert created(kube).count(JOBS_PATH) == 1  # the one create, accepted; not sent again
+    assert kube.get("v1", "configmaps", NAMESPACE, f"training-config-{name}") is not None  # the job's recipe
+
+
+def test_a_pytorchjob_of_that_name_created_by_someone_else_meanwhile_is_refused_not_reattached(
+    hyperpod: dict[str, Any], kube: Any, aws: Any, context: dict[str, Any]
+) -> None:
+    """Another PyTorchJob takes the name after every look this task made (a race): the create is
+    answered 409, the job is not this request's, and the task fails naming job_name."""
+    from airflow_provider_nova.core import Platform
+    from airflow_provider_nova.core.runtimes import jobs_for
+
+    name = "taken-meanwhile"
+    other = {"apiVersion": "kubeflow.org/v1", "kind": "PyTorchJob", "metadata": {"name": name}, "spec": {}}
+    jobs_for(Platform.SMHP, aws).api(CLUSTER).create(NAMESPACE, other)
+    looks = 3  # the operator's lookup, the customizer's name check and the runtime's own, before the create
+    kube.fail_next("GET", "pytorchjobs", 404, count=looks)  # not there yet
+    with pytest.raises(ConfigurationError, match="job_name") as info:
+        train_op(job_name=name, wait_for_completion=False).execute(context)
+    assert name in str(info.value)
+    answered = [(method, status) for method, path, status in kube.requests if path.startswith(JOBS_PATH)]
+    assert answered.count(("GET", 404)) == looks and answered.count(("POST", 409)) == 1
+    assert pytorchjob(kube, name) == kube.get("kubeflow.org/v1", "pytorchjobs", NAMESPACE, name)
+    assert "annotations" not in (pytorchjob(kube, name) or {})["metadata"]  # the other job, untouched
+
+
 # -- (c) killed ---------------------------------------------------------------------------------
 def test_on_kill_deletes_the_jobs_objects_and_the_wait_fails(
     hyperpod: dict[str, Any], kube: Any, context: dict[str, Any]

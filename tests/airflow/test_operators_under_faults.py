@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from airflow_provider_nova.core.aws import DEFAULT_RETRIES
-from airflow_provider_nova.core.errors import JobFailedError
+from airflow_provider_nova.core.errors import ConfigurationError, JobFailedError
 from airflow_provider_nova.hooks.nova import NovaHook
 from airflow_provider_nova.operators import NovaTrainOperator
 from airflow_provider_nova.sensors.job import NovaJobSensor
@@ -70,6 +70,25 @@ def test_a_create_whose_answer_was_lost_is_one_job_and_the_task_completes(
     calls = faults.calls()
     assert (calls["CreateTrainingJob"], calls["CreateTrainingJob.failed"]) == (1, 1)  # the retry: ResourceInUse
     assert job_names(faults) == [result["job_name"]]
+
+
+def test_a_job_of_that_name_created_by_someone_else_meanwhile_is_refused_not_reattached(
+    aws_conn: str, faults: Any, start_smtj_job: Any, context: dict[str, Any]
+) -> None:
+    """Another request's job takes the name after every look this task made (a race): the create is
+    refused with ResourceInUse, the job is not this request's, and the task fails naming job_name."""
+    start_smtj_job("taken-meanwhile")  # another request: other output path, so another job
+    before = faults.calls()
+    looks = 3  # the operator's lookup, the customizer's name check and the runtime's own, before the create
+    faults.fail_next("DescribeTrainingJob", "ValidationException", count=looks)  # "not found": not there yet
+    with pytest.raises(ConfigurationError, match="job_name") as info:
+        train_op(job_name="taken-meanwhile", wait_for_completion=False).execute(context)
+    assert "taken-meanwhile" in str(info.value)
+    calls = {op: n - before.get(op, 0) for op, n in faults.calls().items()}
+    assert calls["DescribeTrainingJob.failed"] == looks
+    assert (calls.get("CreateTrainingJob", 0), calls["CreateTrainingJob.failed"]) == (0, 1)  # refused: ResourceInUse
+    assert faults.calls()["CreateTrainingJob"] == 1  # the other request's, the only one accepted
+    assert job_names(faults) == ["taken-meanwhile"]
 
 
 def test_a_throttled_create_is_retried_and_starts_one_job(

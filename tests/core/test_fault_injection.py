@@ -73,6 +73,8 @@ def test_throttling_and_500s_have_each_protocols_shape(account: dict[str, str], 
         ("sagemaker", "DescribeTrainingJob", {"TrainingJobName": "x"}, "ThrottlingException", 400, "InternalFailure"),
         ("bedrock", "GetCustomModel", {"modelIdentifier": "m"}, "ThrottlingException", 429, "InternalServerException"),
         ("s3", "GetObject", {"Bucket": "my-bucket", "Key": "k"}, "SlowDown", 503, "InternalError"),
+        ("sts", "GetCallerIdentity", {}, "Throttling", 400, "InternalFailure"),
+        ("iam", "GetRole", {"RoleName": "NovaCustomizationRole"}, "Throttling", 400, "InternalFailure"),
     ]
     for service, operation, params, throttled, status, internal in expected:
         faults.throttle(operation)
@@ -93,6 +95,37 @@ def test_throttling_and_500s_have_each_protocols_shape(account: dict[str, str], 
             internal,
             500,
         )
+
+
+def test_query_protocol_errors_say_who_is_at_fault_and_leave_the_form_body_whole(
+    account: dict[str, str], faults: Any
+) -> None:
+    """STS and IAM answer as query services do: <ErrorResponse><Error><Type>Sender|Receiver</Type>..."""
+    iam = raw("iam", account["endpoint_url"])
+    faults.throttle("GetRole")
+    faults.server_error("GetRole")
+    with pytest.raises(ClientError) as throttled:
+        iam.get_role(RoleName="NovaCustomizationRole")
+    with pytest.raises(ClientError) as failed:
+        iam.get_role(RoleName="NovaCustomizationRole")
+    assert throttled.value.response["Error"]["Type"] == "Sender"
+    assert failed.value.response["Error"]["Type"] == "Receiver"
+    assert throttled.value.response["ResponseMetadata"]["RequestId"]
+    # a call with no fault pending reads its whole form body behind the injector
+    assert iam.get_role(RoleName="NovaCustomizationRole")["Role"]["RoleName"] == "NovaCustomizationRole"
+
+
+def test_get_caller_identity_throttled_twice_is_retried_by_the_cores_clients(
+    account: dict[str, str], faults: Any, instant_backoff: list[float]
+) -> None:
+    """botocore retries a 400 only when its code is a throttling (or transient) one: a second try here
+    shows the query shape is read as throttling."""
+    assert DEFAULT_RETRIES["total_max_attempts"] >= 3
+    faults.throttle("GetCallerIdentity", count=2)
+    clients = AwsClients(region_name="us-east-1", endpoint_url=account["endpoint_url"])
+    assert clients.account_id() == "123456789012"
+    assert len(instant_backoff) == 2
+    assert raw("sts", account["endpoint_url"]).get_caller_identity()["Account"] == "123456789012"  # none left
 
 
 def test_botocores_standard_mode_retries_each_protocols_throttling_as_throttling(

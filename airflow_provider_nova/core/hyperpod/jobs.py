@@ -9,6 +9,9 @@ only the clients and the reference.
 
 from __future__ import annotations
 
+import hashlib
+import json
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -27,8 +30,10 @@ if TYPE_CHECKING:
     from airflow_provider_nova.core.runtimes.smtj import JobSettings
 
 MANAGED = "=".join(MANAGED_BY)  # the label selector of every object this provider creates
+REQUEST_ANNOTATION = "airflow-provider-nova/request"  # on the PyTorchJob: the fingerprint of the request that made it
 NOT_FOUND = "NotFound"
 MASTER_CONTAINER = "pytorch"
+log = logging.getLogger(__name__)
 
 
 def job_prefix(output_s3_path: str, job_name: str, *parts: str) -> str:
@@ -48,6 +53,26 @@ def name_taken(ref: JobRef) -> str:
         f"a HyperPod job named {ref.job_name!r} already exists in namespace {ref.namespace} of cluster "
         f"{ref.cluster_name}; choose another job_name (nothing was created)"
     )
+
+
+def request_fingerprint(objects: list[dict[str, Any]]) -> str:
+    """What identifies a start request: a digest of the objects it creates (recipe, image, nodes, ...)."""
+    canonical = json.dumps(objects, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def with_fingerprint(job: dict[str, Any], fingerprint: str) -> dict[str, Any]:
+    """A copy of the PyTorchJob ``job`` annotated with its request's fingerprint."""
+    metadata = dict(job["metadata"])
+    metadata["annotations"] = {**metadata.get("annotations", {}), REQUEST_ANNOTATION: fingerprint}
+    return {**job, "metadata": metadata}
+
+
+def fingerprint_of(job: dict[str, Any]) -> str | None:
+    """The request fingerprint a PyTorchJob was created with; None for one this provider did not create."""
+    annotations = (job.get("metadata") or {}).get("annotations") or {}
+    found = annotations.get(REQUEST_ANNOTATION)
+    return found if isinstance(found, str) else None
 
 
 class HyperPodJobs:
@@ -154,7 +179,13 @@ class HyperPodJobs:
 
     # -- start and stop --------------------------------------------------------------------------
     def start(self, plan: RuntimePlan) -> JobRef:
-        """Create the planned ConfigMap, then the PyTorchJob; a failed PyTorchJob create leaves nothing behind."""
+        """Create the planned ConfigMap, then the PyTorchJob; a failed PyTorchJob create leaves nothing behind.
+
+        The PyTorchJob carries the request's fingerprint (:data:`REQUEST_ANNOTATION`). A create answered
+        409 Conflict, or not answered at all, is this request's job when the PyTorchJob of that name has
+        this fingerprint (a create whose answer was lost): it is used. A PyTorchJob of that name that is
+        not this request's is a ConfigurationError (the name is taken).
+        """
         request = plan.request
         ref = self.ref(plan.job_name, request["cluster_name"], request["namespace"])
         cluster, namespace = self._where(ref)
@@ -162,14 +193,22 @@ class HyperPodJobs:
         if self.find(ref) is not None:
             raise ConfigurationError(name_taken(ref))
         config_map, job = request["objects"]
+        fingerprint = request_fingerprint(request["objects"])
         self._create_config_map(api, ref, config_map)
         try:
-            api.create(namespace, job)
+            api.create(namespace, with_fingerprint(job, fingerprint))
         except KubernetesCallError as exc:
-            if exc.status == 409:
-                raise ConfigurationError(name_taken(ref)) from exc
-            api.delete(namespace, "ConfigMap", config_map["metadata"]["name"])
-            raise
+            if exc.status not in (0, 409):  # refused: nothing was created
+                api.delete(namespace, "ConfigMap", config_map["metadata"]["name"])
+                raise
+            found = api.get_pytorchjob(namespace, ref.job_name)
+            if found is not None and fingerprint_of(found) == fingerprint:
+                log.info("PyTorchJob %s exists as this request asked (a create whose answer was lost): using it", ref)
+                return ref
+            if found is None:  # not answered and not created
+                api.delete(namespace, "ConfigMap", config_map["metadata"]["name"])
+                raise
+            raise ConfigurationError(name_taken(ref)) from exc
         return ref
 
     def _create_config_map(self, api: KubeApi, ref: JobRef, body: dict[str, Any]) -> None:
