@@ -156,6 +156,20 @@ class AirflowApi:
         """Each task's state in the run (``None`` as ``"None"`` for one not scheduled yet)."""
         return {str(ti["task_id"]): str(ti["state"]) for ti in self.task_instances(dag_id, run_id)}
 
+    def task_instance(self, dag_id: str, run_id: str, task_id: str) -> dict[str, Any]:
+        """One task instance: ``state``, ``try_number``, ``pid`` (its task process while it runs), ..."""
+        ti: dict[str, Any] = self.get(f"/api/v2/dags/{_q(dag_id)}/dagRuns/{_q(run_id)}/taskInstances/{_q(task_id)}")
+        return ti
+
+    def set_task_state(self, dag_id: str, run_id: str, task_id: str, state: str) -> None:
+        """Mark a task instance ``failed``, ``success`` or ``skipped``, as the UI's "Mark as" does."""
+        self.patch(f"/api/v2/dags/{_q(dag_id)}/dagRuns/{_q(run_id)}/taskInstances/{_q(task_id)}", {"new_state": state})
+
+    def clear_task(self, dag_id: str, run_id: str, task_id: str) -> None:
+        """Clear one task instance of a run, as the UI's "Clear" does (a running one is stopped and run again)."""
+        body = {"dry_run": False, "dag_run_id": run_id, "task_ids": [task_id], "only_failed": False}
+        self.post(f"/api/v2/dags/{_q(dag_id)}/clearTaskInstances", body)
+
     def xcom(self, dag_id: str, run_id: str, task_id: str, key: str = "return_value") -> Any:
         """The value a task pushed under ``key``; None when there is none."""
         path = f"/api/v2/dags/{_q(dag_id)}/dagRuns/{_q(run_id)}/taskInstances/{_q(task_id)}/xcomEntries/{_q(key)}"

@@ -252,3 +252,21 @@ def test_a_throttled_create_whose_answer_was_lost_is_found_not_made_twice(
     assert ledger.new_jobs() == {job: "Completed"} and ledger.creates() == 1
     refused = int(stand_in.control.calls().get("CreateTrainingJob.failed", 0)) - failed_before
     assert refused == 3  # throttled twice, then the retry of the lost one refused with ResourceInUse
+
+
+def test_no_task_or_trigger_log_of_these_runs_holds_a_secret(airflow: Any, stand_in: StandIn) -> None:
+    """The real workers' and triggerer's logs of every run above (kills, restarts and faults included)."""
+    import re
+
+    secrets = {"secret key": stand_in.credentials["AWS_SECRET_ACCESS_KEY"]}
+    secrets["session token"] = stand_in.credentials["AWS_SESSION_TOKEN"]
+    signing = re.compile(r"X-Amz-(?:Signature|Credential|Security-Token)=|AWS4-HMAC-SHA256 Credential=", re.I)
+    logs = [p for p in airflow.home.rglob("*.log") if p.is_file()]
+    task_logs = [p for p in logs if "task_id=train" in str(p)]
+    assert len(task_logs) >= 8 and any(".trigger." in p.name for p in task_logs)  # worker tries and trigger logs
+    found = []
+    for path in logs:
+        text = path.read_text(encoding="utf-8", errors="replace")
+        found += [f"{path}: {name}" for name, value in secrets.items() if value in text]
+        found += [f"{path}: {marker}" for marker in set(signing.findall(text))]
+    assert found == []
