@@ -8,8 +8,8 @@ each with its own fresh jobs of the same spec and its own fresh triggerer proces
 stand-in process:
 
 * ``nova``: our ``NovaJobTrigger`` (waits with the same connection parameters share one poll per
-  interval: a paginated ``ListTrainingJobs`` of the running jobs, and a describe only for the jobs
-  that left ``InProgress``);
+  interval: ``ListTrainingJobs`` pages, a hundred jobs a page, and a describe only for a job that
+  failed or was stopped);
 * ``amazon``: the amazon provider's ``SageMakerTrigger(job_type="training")`` (one
   ``DescribeTrainingJob`` per job per interval, through aiobotocore).
 
@@ -19,12 +19,14 @@ by operation while the triggerer ran, over the job-hours waited: the sum over ta
 resume), CPU seconds per job-hour and peak RSS of the triggerer's process tree (psutil, sampled each
 second), the status latency and the worker slots held.
 
-Status latency is measured from the job's end, which is its ``CreationTime`` in the stand-in plus
-``--job-seconds`` (the moment the stand-in's clock makes it ``Completed``; the stand-in writes
-``TrainingEndTime`` lazily, at the first read after that, which would hide the polling delay), to the
-task instance's ``scheduled_dttm``, which the triggerer sets when it hands the trigger's event back
-(``handle_event_submit``: the task instance leaves ``deferred`` for ``scheduled``). No scheduler
-runs, so the task instances stay ``scheduled`` and that timestamp is not overwritten.
+Every job ends ``--job-seconds`` after the deferral, the ends spread evenly over the last two poll
+intervals so that they fall at every phase of the polls: the benchmark completes each at its time
+through the stand-in's control API (not an AWS call, not counted), and the stand-in records that
+moment as the job's ``TrainingEndTime``. Status latency is measured from that ``TrainingEndTime`` to
+the task instance's ``scheduled_dttm``, which the triggerer sets when it hands the trigger's event
+back (``handle_event_submit``: the task instance leaves ``deferred`` for ``scheduled``). No scheduler
+runs, so the task instances stay ``scheduled`` and that timestamp is not overwritten; for the same
+reason no worker runs: "worker slots held" counts the task instances seen ``running`` while waiting.
 
 Why its own venv: the amazon trigger needs aiobotocore, and aiobotocore 3.10.0 (the newest) requires
 botocore<1.43.118 while the provider pins botocore 1.44.8. The provider does not depend on
@@ -49,6 +51,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -65,7 +68,10 @@ from airflow_provider_nova.sandbox.airflow_stack import AirflowStack, free_port 
 PHASES = ("nova", "amazon")
 LABELS = {"nova": "NovaJobTrigger", "amazon": "amazon SageMakerTrigger"}
 SHORT = {"DescribeTrainingJob": "Describe", "ListTrainingJobs": "List"}
-GOAL = 50.0  # at least this many times fewer AWS calls than the amazon trigger
+GOAL = 50.0
+STAND_IN_JOB_SECONDS = (
+    7 * 86400
+)  # jobs end when the benchmark completes them, never by themselves  # at least this many times fewer AWS calls than the amazon trigger
 REGION = "us-east-1"
 BUCKET = "nova-bench"
 DAG_FILE = """
@@ -207,13 +213,33 @@ def create_jobs(client: Any, names: list[str], role_arn: str) -> None:
         list(pool.map(lambda name: client.create_training_job(**training_request(name, role_arn)), names))
 
 
-def creation_times(client: Any, prefix: str) -> dict[str, float]:
-    """Each job's ``CreationTime`` (epoch seconds) in the stand-in."""
-    created: dict[str, float] = {}
+def end_schedule(names: list[str], start: float, args: argparse.Namespace) -> list[tuple[float, str]]:
+    """When each job ends (epoch): spread evenly over the last ``spread`` seconds of ``--job-seconds``.
+
+    The spread is two poll intervals (at most half the job time), so job ends fall at every phase of
+    the shared poll and of each amazon trigger's own.
+    """
+    spread = min(2 * args.poll_interval, args.job_seconds / 2)
+    first = start + args.job_seconds - spread
+    return [(first + spread * i / max(1, len(names) - 1), name) for i, name in enumerate(names)]
+
+
+def finish_jobs(control: Any, schedule: list[tuple[float, str]], stop: threading.Event) -> None:
+    """Complete each job at its time through the stand-in's control API (not an AWS call)."""
+    for at, name in schedule:
+        if stop.wait(max(0.0, at - time.time())):
+            return
+        control.complete_job(name)
+
+
+def end_times(client: Any, prefix: str) -> dict[str, float]:
+    """Each job's ``TrainingEndTime`` (epoch seconds) in the stand-in."""
+    ended: dict[str, float] = {}
     for page in client.get_paginator("list_training_jobs").paginate(NameContains=prefix, MaxResults=100):
         for row in page["TrainingJobSummaries"]:
-            created[row["TrainingJobName"]] = row["CreationTime"].timestamp()
-    return created
+            if "TrainingEndTime" in row:
+                ended[row["TrainingJobName"]] = row["TrainingEndTime"].timestamp()
+    return ended
 
 
 # -- Airflow ------------------------------------------------------------------------------------
@@ -348,13 +374,21 @@ def run_phase(phase: str, args: argparse.Namespace, stack: AirflowStack, client:
     cpu_before, _ = usage(pid)
     deferred_at = defer_all(dag_id, prefix, triggers)
     print(f"[{phase}] {args.jobs} task instances deferred; waiting", flush=True)
-    watch(result, dag_id, prefix, pid, deadline=time.monotonic() + args.job_seconds + 4 * args.poll_interval + 300)
+    stop = threading.Event()
+    schedule = end_schedule(list(names.values()), deferred_at, args)
+    finisher = threading.Thread(target=finish_jobs, args=(ctx["control"], schedule, stop), daemon=True)
+    finisher.start()
+    try:
+        watch(result, dag_id, prefix, pid, deadline=time.monotonic() + args.job_seconds + 4 * args.poll_interval + 300)
+    finally:
+        stop.set()
+        finisher.join()
     result.cpu_seconds = usage(pid)[0] - cpu_before
     result.wait_seconds = time.time() - deferred_at
     stack.stop_component("triggerer")
     after = ctx["control"].calls()
     result.calls = {op: after.get(op, 0) - before.get(op, 0) for op in sorted(after) if after[op] != before.get(op, 0)}
-    settle(result, resumed(dag_id, prefix), creation_times(client, prefix), names, deferred_at, args.job_seconds)
+    settle(result, resumed(dag_id, prefix), end_times(client, prefix), names, deferred_at)
     return result
 
 
@@ -374,10 +408,9 @@ def watch(result: Result, dag_id: str, run_id: str, pid: int, deadline: float) -
 def settle(
     result: Result,
     rows: dict[str, tuple[str, float | None, str]],
-    created: dict[str, float],
+    ended: dict[str, float],
     names: dict[str, str],
     deferred_at: float,
-    job_seconds: float,
 ) -> None:
     for task, (state, at, status) in rows.items():
         result.states[state] += 1
@@ -385,8 +418,8 @@ def settle(
         if at is None:
             continue
         result.job_hours += (at - deferred_at) / 3600
-        if names[task] in created:
-            result.latencies.append(at - (created[names[task]] + job_seconds))
+        if names[task] in ended:
+            result.latencies.append(at - ended[names[task]])
 
 
 # -- report -------------------------------------------------------------------------------------
@@ -427,13 +460,14 @@ def rows_of(result: Result) -> dict[str, str]:
 
 def report(results: dict[str, Result], args: argparse.Namespace) -> bool:
     print(
-        f"\n{args.jobs} training waits per trigger, jobs of {args.job_seconds:g} s, poll interval "
+        f"\n{args.jobs} training waits per trigger, jobs ending {args.job_seconds:g} s after deferral (the last "
+        f"{min(2 * args.poll_interval, args.job_seconds / 2):g} s spread), poll interval "
         f"{args.poll_interval:g} s, one triggerer process each; python {sys.version.split()[0]}, "
         f"{os.cpu_count()} cores"
     )
     print(
-        "latency: job end (its CreationTime in the stand-in + job seconds) to task resume (the triggerer's "
-        "scheduled_dttm: the TI leaves deferred)\n"
+        "latency: job end (its TrainingEndTime in the stand-in) to task resume (the TI's scheduled_dttm, set by "
+        "the triggerer as it hands the event back: the TI leaves deferred)\n"
     )
     table = {name: rows_of(result) for name, result in results.items()}
     print(f"{'':38}" + "".join(f"{LABELS[name]:>26}" for name in table))
@@ -467,7 +501,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--jobs", type=int, default=1000, help="concurrent training waits per trigger")
     parser.add_argument("--poll-interval", type=float, default=30, help="seconds between status polls (both)")
-    parser.add_argument("--job-seconds", type=float, default=180, help="how long each job runs in the stand-in")
+    parser.add_argument(
+        "--job-seconds",
+        type=float,
+        default=180,
+        help="seconds from deferral to each job's end (ends spread over the last two poll intervals)",
+    )
     parser.add_argument("--only", choices=PHASES, help="run one phase only")
     parser.add_argument("--workdir", type=Path, help="keep the Airflow home and logs here (a temp dir otherwise)")
     args = parser.parse_args(argv)
@@ -487,7 +526,7 @@ def run(phases: list[str], args: argparse.Namespace, workdir: Path) -> dict[str,
 
     stand_in, stack = None, None
     try:
-        stand_in, endpoint = start_stand_in(workdir, args.job_seconds)
+        stand_in, endpoint = start_stand_in(workdir, STAND_IN_JOB_SECONDS)
         control = SandboxControl(endpoint)
         seeded = seed_account(control)
         connection = rehearsal.airflow_connection(endpoint, seeded["credentials"], REGION)
