@@ -351,7 +351,7 @@ def wait_until_idle(stack: AirflowStack, seconds: float = 240) -> None:
         with create_session() as session:
             query = select(Job.id).where(Job.job_type == "TriggererJob", Job.state == "running")
             if session.execute(query.where(Job.hostname.is_not(None))).first() is not None:
-                time.sleep(5)
+                time.sleep(2)
                 return
         time.sleep(1)
     raise RuntimeError(f"the triggerer did not start within {seconds:.0f} s")
