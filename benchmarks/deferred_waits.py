@@ -20,13 +20,14 @@ resume), CPU seconds per job-hour and peak RSS of the triggerer's process tree (
 second), the status latency and the worker slots held.
 
 Every job ends ``--job-seconds`` after the deferral, the ends spread evenly over the last two poll
-intervals so that they fall at every phase of the polls: the benchmark completes each at its time
-through the stand-in's control API (not an AWS call, not counted), and the stand-in records that
-moment as the job's ``TrainingEndTime``. Status latency is measured from that ``TrainingEndTime`` to
-the task instance's ``scheduled_dttm``, which the triggerer sets when it hands the trigger's event
-back (``handle_event_submit``: the task instance leaves ``deferred`` for ``scheduled``). No scheduler
-runs, so the task instances stay ``scheduled`` and that timestamp is not overwritten; for the same
-reason no worker runs: "worker slots held" counts the task instances seen ``running`` while waiting.
+intervals in shuffled order, so that they fall at every phase of the polls: the benchmark completes
+each at its time through the stand-in's control API (not an AWS call, not counted), and the stand-in
+records that moment as the job's ``TrainingEndTime``. Status latency is measured from that
+``TrainingEndTime`` to the task instance's ``scheduled_dttm``, which the triggerer sets when it hands
+the trigger's event back (``handle_event_submit``: the task instance leaves ``deferred`` for
+``scheduled``). No scheduler runs, so the task instances stay ``scheduled`` and that timestamp is not
+overwritten; for the same reason no worker runs: "worker slots held" counts the task instances seen
+``running`` while waiting.
 
 Why its own venv: the amazon trigger needs aiobotocore, and aiobotocore 3.10.0 (the newest) requires
 botocore<1.43.118 while the provider pins botocore 1.44.8. The provider does not depend on
@@ -46,6 +47,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import signal
 import statistics
 import subprocess
@@ -217,11 +219,13 @@ def end_schedule(names: list[str], start: float, args: argparse.Namespace) -> li
     """When each job ends (epoch): spread evenly over the last ``spread`` seconds of ``--job-seconds``.
 
     The spread is two poll intervals (at most half the job time), so job ends fall at every phase of
-    the shared poll and of each amazon trigger's own.
+    the shared poll and of each amazon trigger's own; the jobs end in a shuffled order, since the
+    triggers start (and so poll) in the order of ``names``.
     """
     spread = min(2 * args.poll_interval, args.job_seconds / 2)
     first = start + args.job_seconds - spread
-    return [(first + spread * i / max(1, len(names) - 1), name) for i, name in enumerate(names)]
+    shuffled = random.Random(7).sample(names, len(names))
+    return [(first + spread * i / max(1, len(names) - 1), name) for i, name in enumerate(shuffled)]
 
 
 def finish_jobs(control: Any, schedule: list[tuple[float, str]], stop: threading.Event) -> None:
