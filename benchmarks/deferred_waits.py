@@ -104,7 +104,6 @@ class Result:
     states: Counter[str] = field(default_factory=Counter)
     max_running: int = 0
     max_deferred: int = 0
-    wait_seconds: float = 0.0
 
 
 # -- processes ----------------------------------------------------------------------------------
@@ -388,7 +387,6 @@ def run_phase(phase: str, args: argparse.Namespace, stack: AirflowStack, client:
         stop.set()
         finisher.join()
     result.cpu_seconds = usage(pid)[0] - cpu_before
-    result.wait_seconds = time.time() - deferred_at
     stack.stop_component("triggerer")
     after = ctx["control"].calls()
     result.calls = {op: after.get(op, 0) - before.get(op, 0) for op in sorted(after) if after[op] != before.get(op, 0)}
