@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 CONSTRAINTS := .ci/constraints.txt
 PIP := $(BIN)/python -m pip
 
-.PHONY: demo test browser lint typecheck unit sandbox bench bench-import clean constraints
+.PHONY: demo test browser lint typecheck unit sandbox bench bench-import bench-deferred clean constraints
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -62,9 +62,31 @@ bench: $(VENV)/.installed-dev
 bench-import: $(VENV)/.installed-dev
 	$(BIN)/python benchmarks/import_cost.py
 
+## bench-deferred: a thousand deferred SageMaker training waits in one triggerer, ours beside the amazon provider's
+## SageMakerTrigger (which needs aiobotocore: see benchmarks/constraints-aiobotocore.txt for why it gets its own venv).
+## DEFERRED_ARGS passes options on, e.g. make bench-deferred DEFERRED_ARGS="--jobs 100 --job-seconds 60".
+BENCH_VENV := benchmarks/.venv-aiobotocore
+BENCH_OVERRIDES := benchmarks/constraints-aiobotocore.txt
+
+$(BENCH_VENV)/constraints.txt: $(CONSTRAINTS) $(BENCH_OVERRIDES)
+	mkdir -p $(BENCH_VENV)
+	names=$$(sed -nE 's/^([A-Za-z0-9_.-]+)==.*/\1/p' $(BENCH_OVERRIDES) | paste -sd'|'); \
+		grep -viE "^($$names)==" $(CONSTRAINTS) > $@.tmp
+	grep -vE '^[[:space:]]*(#|$$)' $(BENCH_OVERRIDES) >> $@.tmp
+	mv $@.tmp $@
+
+$(BENCH_VENV)/.installed: pyproject.toml $(BENCH_VENV)/constraints.txt
+	[ -x $(BENCH_VENV)/bin/python ] || $(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install --quiet --upgrade "pip>=24"
+	$(BENCH_VENV)/bin/python -m pip install --quiet -c $(BENCH_VENV)/constraints.txt -e ".[sandbox]" aiobotocore
+	touch $@
+
+bench-deferred: $(BENCH_VENV)/.installed
+	$(BENCH_VENV)/bin/python benchmarks/deferred_waits.py $(DEFERRED_ARGS)
+
 ## constraints: re-pin .ci/constraints.txt from the current .venv (do this on purpose, then commit)
 constraints: $(VENV)/.installed-dev
 	$(PIP) freeze --exclude-editable | grep -v '^airflow-provider-nova' > $(CONSTRAINTS)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .demo
+	rm -rf $(VENV) $(BENCH_VENV) .pytest_cache .mypy_cache .ruff_cache .demo

@@ -178,7 +178,9 @@ class TrainingJobs:
                     "TrainingJobArn": j.arn,
                     "CreationTime": j.created,
                     "TrainingJobStatus": j.status,
+                    "SecondaryStatus": j.secondary,
                     "LastModifiedTime": j.ended or j.created,
+                    **({"TrainingEndTime": j.ended} if j.ended is not None else {}),
                 }
                 for j in window
                 if not status or status == j.status

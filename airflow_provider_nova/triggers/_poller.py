@@ -3,8 +3,8 @@
 A triggerer runs many deferred tasks in one event loop. Polling each job on its own would send one
 ``DescribeTrainingJob`` per job per interval; here every trigger with the same connection parameters
 and platform registers a ``Waiter`` with one ``JobPoller``, whose task asks the core's
-``describe_many`` once per interval for all their jobs (a ``ListTrainingJobs`` of the running ones
-and a describe only for those that left ``InProgress``) and hands each waiter its state.
+``describe_many`` once per interval for all their jobs (``ListTrainingJobs`` pages, and a describe
+only for a job that failed or was stopped, for its reason) and hands each waiter its state.
 
 - The interval is the smallest ``poll_interval`` among the waiters; a waiter that asks for a shorter
   one wakes the poller.

@@ -1,4 +1,4 @@
-"""Many jobs' states in few calls: InProgress ones from ListTrainingJobs pages, a describe for each that left."""
+"""Many jobs' states in few calls: from ListTrainingJobs pages, a describe only for a failed, stopped or unlisted job."""
 
 from __future__ import annotations
 
@@ -13,8 +13,9 @@ from airflow_provider_nova.core.runtimes import jobs_for
 IN = JobStatus.IN_PROGRESS
 
 
-def create(aws: Any, role_arn: str, name: str) -> None:
+def create(aws: Any, role_arn: str, name: str, **extra: Any) -> None:
     aws.sagemaker.create_training_job(
+        **extra,
         TrainingJobName=name,
         RoleArn=role_arn,
         AlgorithmSpecification={"TrainingImage": "example.com/image:1", "TrainingInputMode": "File"},
@@ -37,11 +38,11 @@ def test_pages_are_followed_until_every_running_job_was_seen_and_ended_jobs_are_
     jobs = jobs_for(Platform.SMTJ, aws)
 
     assert jobs.describe_many(["first", "last"]) == {
-        "first": JobState(IN, "InProgress"),
-        "last": JobState(IN, "InProgress"),
+        "first": JobState(IN, "InProgress", None, "Starting"),
+        "last": JobState(IN, "InProgress", None, "Starting"),
     }
     assert control.calls() == {"CreateTrainingJob": 121, "ListTrainingJobs": 2}  # "first" is on the second page
-    assert [s.get("StatusEquals") for s in sent] == ["InProgress", "InProgress"]
+    assert [s.get("StatusEquals") for s in sent] == [None, None]  # every status: the window is the same
     assert "CreationTimeAfter" not in sent[0] and sent[1]["NextToken"]
 
     control.fail_job("last", "AlgorithmError: injected")
@@ -49,11 +50,33 @@ def test_pages_are_followed_until_every_running_job_was_seen_and_ended_jobs_are_
     states = jobs.describe_many(["first", "last"])
 
     assert states["last"] == JobState(JobStatus.FAILED, "Failed", "AlgorithmError: injected", "Failed")
-    assert states["first"] == JobState(IN, "InProgress")
+    assert states["first"] == JobState(IN, "InProgress", None, "Starting")
     assert control.calls()["DescribeTrainingJob"] == 1
     # both creation times are known now: the list starts at the older job, not at the account's first
     first_created = aws.sagemaker.describe_training_job(TrainingJobName="first")["CreationTime"]
     assert sent[2]["CreationTimeAfter"] < first_created and "NextToken" not in sent[2]
+
+
+def test_a_completed_job_is_taken_from_the_list_and_a_stopped_one_is_described(
+    account: dict[str, str], control: Any, aws: Any
+) -> None:
+    for name in ("halted", "running"):
+        create(aws, account["role_arn"], name)
+    aws.s3.put_object(Bucket="my-bucket", Key="recipe/recipe.yaml", Body=b"run:\n  name: done\n")
+    recipe = {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": "s3://my-bucket/recipe/"}}
+    create(aws, account["role_arn"], "done", InputDataConfig=[{"ChannelName": "recipe", "DataSource": recipe}])
+    control.complete_job("done")  # a completed job has its outputs written from its recipe
+    aws.sagemaker.stop_training_job(TrainingJobName="halted")
+    before = control.calls()
+
+    states = jobs_for(Platform.SMTJ, aws).describe_many(["done", "halted", "running"])
+
+    assert states["done"] == JobState(JobStatus.COMPLETED, "Completed", None, "Completed")
+    assert states["running"] == JobState(IN, "InProgress", None, "Starting")
+    assert states["halted"].status is JobStatus.FAILED and states["halted"].raw == "Stopped"
+    calls = control.calls()
+    assert calls["ListTrainingJobs"] - before.get("ListTrainingJobs", 0) == 1
+    assert calls["DescribeTrainingJob"] - before.get("DescribeTrainingJob", 0) == 1  # "halted" alone
 
 
 def test_no_names_take_no_call_and_a_missing_job_is_the_services_error(

@@ -142,7 +142,7 @@ def test_a_bad_poll_interval_is_refused_before_the_first_call(bad: Any) -> None:
         wait_for(lambda: pytest.fail("called"), "x", poll_seconds=bad)
 
 
-def test_many_jobs_take_one_list_call_and_a_describe_only_when_one_ended(
+def test_many_jobs_take_one_list_call_and_a_describe_only_when_one_failed(
     account: dict[str, str], control: Any, aws: Any
 ) -> None:
     infra = SMTJRuntimeManager("ml.p5.48xlarge", 2, clients=aws)
@@ -158,6 +158,6 @@ def test_many_jobs_take_one_list_call_and_a_describe_only_when_one_ended(
 
     states = jobs_for(Platform.SMTJ, aws).describe_many(names)
 
-    assert states["many-0"] == states["many-2"] == JobState(IN, "InProgress")
+    assert states["many-0"] == states["many-2"] == JobState(IN, "InProgress", None, "Starting")
     assert states["many-1"] == JobState(FAIL, "Failed", "AlgorithmError: injected", "Failed")
     assert calls == ["ListTrainingJobs", "DescribeTrainingJob"]

@@ -155,45 +155,54 @@ class TrainingJobs:
         return _settings(self._describe(ref.job_name))
 
     def describe_many(self, job_names: list[str]) -> dict[str, JobState]:
-        """States of many jobs: the running ones from ``ListTrainingJobs``, a describe for each other one.
+        """States of many jobs in few calls: from ``ListTrainingJobs`` pages, a describe only where needed.
 
-        Only jobs listed as ``InProgress`` are taken from the list; a named job it does not show has left
-        ``InProgress`` (Completed, Failed, Stopping, Stopped) or does not exist, and is described once.
+        A job listed as ``InProgress``, ``Stopping`` or ``Completed`` is taken from the list. One listed as
+        ``Failed`` or ``Stopped`` is described once, for its ``FailureReason``; so is a named job the list
+        does not show (one that does not exist gets the service's error). A wait on a thousand jobs thus
+        costs a few list pages per poll and nothing more when a job completes.
         """
         self._created = {name: self._created[name] for name in job_names if name in self._created}
-        running = self._in_progress(set(job_names))
-        return {name: running[name] if name in running else self.describe(self.ref(name)) for name in job_names}
+        listed = self._listed(set(job_names))
+        return {name: listed[name] if name in listed else self.describe(self.ref(name)) for name in job_names}
 
-    def _in_progress(self, wanted: set[str]) -> dict[str, JobState]:
-        """The ``wanted`` jobs listed as ``InProgress``, following pages until each was seen or none is left.
+    def _listed(self, wanted: set[str]) -> dict[str, JobState]:
+        """The ``wanted`` jobs' states from the list, following pages until each was seen or none is left.
 
-        SageMaker takes a window of ``MaxResults`` jobs of any status (newest first here) and then keeps
-        the InProgress ones, so a page can be short or empty and still have a next one. Once every wanted
-        job's creation time is known, the list starts there (``CreationTimeAfter``) instead of at the
-        account's first job.
+        SageMaker takes a window of ``MaxResults`` jobs (newest first here) and would only then apply a
+        ``StatusEquals`` filter, so listing every status costs no extra page and shows the jobs that just
+        ended. Once every wanted job's creation time is known, the list starts there
+        (``CreationTimeAfter``) instead of at the account's first job. Failed and stopped jobs are seen but
+        left out: their describe has the reason.
         """
-        request: dict[str, Any] = {
-            "MaxResults": 100,
-            "StatusEquals": "InProgress",
-            "SortBy": "CreationTime",
-            "SortOrder": "Descending",
-        }
+        request: dict[str, Any] = {"MaxResults": 100, "SortBy": "CreationTime", "SortOrder": "Descending"}
         if wanted and wanted <= self._created.keys():
             request["CreationTimeAfter"] = min(self._created[name] for name in wanted) - timedelta(seconds=1)
         found: dict[str, JobState] = {}
-        while wanted - found.keys():
+        seen: set[str] = set()
+        while wanted - seen:
             with aws_errors("ListTrainingJobs"):
                 page = self.clients.sagemaker.list_training_jobs(**request)
-            summaries = page.get("TrainingJobSummaries", [])
-            for row in summaries:
-                if row["TrainingJobName"] in wanted and isinstance(row.get("CreationTime"), datetime):
-                    self._created[row["TrainingJobName"]] = row["CreationTime"]
-            listed = map_training_job_page(summaries)
-            found.update({name: JobState(*listed[name]) for name in wanted & listed.keys()})
+            rows = [row for row in page.get("TrainingJobSummaries", []) if row.get("TrainingJobName") in wanted]
+            found.update(self._listed_states(rows))
+            seen.update(str(row["TrainingJobName"]) for row in rows)
             if not page.get("NextToken"):
                 break
             request["NextToken"] = page["NextToken"]
         return found
+
+    def _listed_states(self, rows: list[dict[str, Any]]) -> dict[str, JobState]:
+        """The states of listed jobs that need no describe (not failed or stopped); creation times noted."""
+        for row in rows:
+            if isinstance(row.get("CreationTime"), datetime):
+                self._created[row["TrainingJobName"]] = row["CreationTime"]
+        mapped = map_training_job_page(rows)
+        secondary = {str(row["TrainingJobName"]): row.get("SecondaryStatus") for row in rows}
+        return {
+            name: JobState(status, raw, None, None if secondary[name] is None else str(secondary[name]))
+            for name, (status, raw) in mapped.items()
+            if status is not JobStatus.FAILED
+        }
 
     def stop(self, ref: JobRef) -> None:
         try:
