@@ -18,7 +18,7 @@ from http import HTTPStatus
 from typing import Any
 
 from airflow_provider_nova.sandbox import moto_state
-from airflow_provider_nova.sandbox.errors import ServiceError, validation
+from airflow_provider_nova.sandbox.errors import ServiceError, json_body, validation
 from airflow_provider_nova.sandbox.hub import Hub
 from airflow_provider_nova.sandbox.hyperpod import HyperPodClusters
 from airflow_provider_nova.sandbox.training import TrainingJobs
@@ -81,7 +81,7 @@ class SandboxApp:
     ) -> dict[str, Any]:
         """Answer one SageMaker call, counting it when it is a training-job call."""
         try:
-            answer = handler(region, _json_body(environ))
+            answer = handler(region, json_body(environ))
         except ServiceError:
             self.count(f"{operation}.failed")
             raise
@@ -95,7 +95,7 @@ class SandboxApp:
                 self.calls[name] += 1
 
     def _control(self, environ: dict[str, Any], route: str) -> dict[str, Any]:
-        body = _json_body(environ)
+        body = json_body(environ)
         region = body.get("region", "us-east-1")
         parts = route.strip("/").split("/")
         if parts == ["health"]:
@@ -190,17 +190,3 @@ def _eks_endpoint(region: str, body: dict[str, Any]) -> dict[str, Any]:
     except KeyError:
         raise ServiceError("ResourceNotFoundException", f"No cluster found for name: {name}.", 404) from None
     return {"cluster_name": name, "endpoint": endpoint}
-
-
-def _json_body(environ: dict[str, Any]) -> dict[str, Any]:
-    length = int(environ.get("CONTENT_LENGTH") or 0)
-    raw = environ["wsgi.input"].read(length) if length else b""
-    if not raw:
-        return {}
-    try:
-        data = json.loads(raw)
-    except ValueError as exc:
-        raise validation(f"request body is not JSON: {exc}") from exc
-    if not isinstance(data, dict):
-        raise validation("request body must be a JSON object")
-    return data

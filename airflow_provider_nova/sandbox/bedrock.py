@@ -28,7 +28,7 @@ from urllib.parse import parse_qs, unquote
 
 from airflow_provider_nova.sandbox import moto_state
 from airflow_provider_nova.sandbox.app import CONTROL_PREFIX, request_region
-from airflow_provider_nova.sandbox.errors import ServiceError
+from airflow_provider_nova.sandbox.errors import ServiceError, json_body
 
 _SERVICE = re.compile(r"Credential=[^/]+/\d{8}/[a-z0-9-]+/([a-z0-9-]+)/aws4_request")
 # Patterns of botocore's Bedrock model (2023-04-20), matched whole.
@@ -387,7 +387,7 @@ class BedrockStandIn:
             if route == "reset":
                 self.resources.reset()
             elif route.startswith("bedrock/"):
-                return self._respond(start_response, lambda: (200, self._control(route, _body(environ))))
+                return self._respond(start_response, lambda: (200, self._control(route, json_body(environ))))
             passed: Iterable[bytes] = self.next_app(environ, start_response)
             return passed
         call = self._route(environ)
@@ -446,22 +446,10 @@ class BedrockStandIn:
 
 
 def _call(handler: Handler, region: str, environ: dict[str, Any], query: dict[str, str], ident: str) -> tuple[int, Any]:
-    return handler(region, _body(environ), query, ident)
+    return handler(region, json_body(environ), query, ident)
 
 
 def _model_of(res: Resource) -> Resource:
     if res.model is None:
         raise ServiceError("InternalServerException", f"{res.kind} {res.name} has no custom model", 500)
     return res.model
-
-
-def _body(environ: dict[str, Any]) -> dict[str, Any]:
-    length = int(environ.get("CONTENT_LENGTH") or 0)
-    raw = environ["wsgi.input"].read(length) if length else b""
-    try:
-        data = json.loads(raw) if raw else {}
-    except ValueError as exc:
-        raise ServiceError("ValidationException", f"request body is not JSON: {exc}") from exc
-    if not isinstance(data, dict):
-        raise ServiceError("ValidationException", "request body must be a JSON object")
-    return data

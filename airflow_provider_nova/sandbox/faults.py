@@ -34,7 +34,7 @@ from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qs
 
-from airflow_provider_nova.sandbox.errors import ServiceError, validation
+from airflow_provider_nova.sandbox.errors import ServiceError, json_body, validation
 
 _SERVICE = re.compile(r"Credential=[^/]+/\d{8}/[a-z0-9-]+/([a-z0-9-]+)/aws4_request")
 KINDS = ("throttle", "server_error", "error", "slow", "drop", "lost_response")
@@ -226,7 +226,7 @@ class FaultInjector:
             elif environ.get("REQUEST_METHOD") == "GET":
                 payload = {"faults": self.pending()}
             else:
-                fault = self.parse(_json(environ))
+                fault = self.parse(json_body(environ))
                 payload = {"operation": fault.operation, "pending": self.add(fault)}
             status = 200
         except ServiceError as err:
@@ -309,15 +309,3 @@ def _drop(environ: dict[str, Any]) -> None:
         with contextlib.suppress(OSError):
             connection.shutdown(socket.SHUT_RDWR)
     raise ConnectionAbortedError("connection dropped on purpose (fault injected by the stand-in)")
-
-
-def _json(environ: dict[str, Any]) -> dict[str, Any]:
-    length = int(environ.get("CONTENT_LENGTH") or 0)
-    raw = environ["wsgi.input"].read(length) if length else b""
-    try:
-        data = json.loads(raw) if raw else {}
-    except ValueError as exc:
-        raise validation(f"request body is not JSON: {exc}") from exc
-    if not isinstance(data, dict):
-        raise validation("request body must be a JSON object")
-    return data
