@@ -17,22 +17,18 @@ import json
 import os
 import sys
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Any
 
 from airflow_provider_nova.sandbox import rehearsal
+from airflow_provider_nova.sandbox.airflow_api import AirflowApi
 
 DAG_ID = "nova_weekly_retraining"
 CONF = {"poll_interval": 2}  # the stand-in's jobs take seconds; poll them every 2 s instead of every minute
 # What the DAG reads: its `raw_data` Param's default and its batch-inference input (example_dags/).
 RAW_DATA = "s3://my-bucket/raw/support-conversations.jsonl"
 PROMPTS = "s3://my-bucket/nova/batch/prompts.jsonl"
-RAW_ROWS = [
-    {"question": f"How do I reset my password ({n})?", "answer": f"Open Settings, then Security ({n})."}
-    for n in range(12)
-]
+RAW_ROWS = rehearsal.SUPPORT_CONVERSATIONS
 
 
 def seed(endpoint_url: str, role_arn: str) -> None:
@@ -54,59 +50,6 @@ def connection_role(conn_json: str) -> str:
     return str(role)
 
 
-class AirflowApi:
-    """The api-server's public REST API; ``login`` first (the simple auth manager's user and password)."""
-
-    def __init__(self, url: str) -> None:
-        if not url.startswith(("http://", "https://")):
-            raise ValueError(f"the api-server URL must be http(s), got {url!r}")
-        self.url = url.rstrip("/")
-        self.token = ""
-
-    def login(self, username: str, password: str) -> AirflowApi:
-        answer = self._call("POST", "/auth/token", {"username": username, "password": password})
-        self.token = str(answer["access_token"])
-        return self
-
-    def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
-        data = json.dumps(body).encode() if body else None
-        request = urllib.request.Request(self.url + path, method=method, data=data)  # noqa: S310 - http(s) only
-        request.add_header("Content-Type", "application/json")
-        if self.token:
-            request.add_header("Authorization", f"Bearer {self.token}")
-        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - scheme checked in __init__
-            answer: dict[str, Any] = json.loads(response.read() or b"{}")
-        return answer
-
-    def wait_for_dag(self, dag_id: str, timeout: float = 300) -> None:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                self._call("GET", f"/api/v2/dags/{dag_id}")
-                return
-            except urllib.error.HTTPError as error:
-                if error.code != 404 or time.monotonic() > deadline:
-                    raise
-            time.sleep(3)
-
-    def trigger(self, dag_id: str, conf: dict[str, Any]) -> str:
-        self._call("PATCH", f"/api/v2/dags/{dag_id}", {"is_paused": False})
-        run = self._call("POST", f"/api/v2/dags/{dag_id}/dagRuns", {"logical_date": None, "conf": conf})
-        return str(run["dag_run_id"])
-
-    def run_state(self, dag_id: str, run_id: str) -> str:
-        return str(self._call("GET", f"/api/v2/dags/{dag_id}/dagRuns/{run_id}")["state"])
-
-    def xcom(self, dag_id: str, run_id: str, task_id: str, key: str) -> Any:
-        path = f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/xcomEntries/{key}"
-        value = self._call("GET", path)["value"]
-        return json.loads(value) if isinstance(value, str) else value
-
-    def task_states(self, dag_id: str, run_id: str) -> dict[str, str]:
-        rows = self._call("GET", f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances")["task_instances"]
-        return {str(row["task_id"]): str(row["state"] or "none") for row in rows}
-
-
 def follow(api: AirflowApi, dag_id: str, run_id: str, poll: float = 3, timeout: float = 1800) -> str:
     """Print each task's state change until the run ends; its final state."""
     seen: dict[str, str] = {}
@@ -117,7 +60,7 @@ def follow(api: AirflowApi, dag_id: str, run_id: str, poll: float = 3, timeout: 
                 note = " (waiting in the triggerer, no worker slot held)" if state == "deferred" else ""
                 print(f"{time.strftime('%H:%M:%S')}  {task:<18} {state}{note}", flush=True)
                 seen[task] = state
-        state = api.run_state(dag_id, run_id)
+        state = str(api.run(dag_id, run_id)["state"])
         if state in ("success", "failed"):
             return state
         time.sleep(poll)
@@ -135,8 +78,9 @@ def main() -> int:
     seed(env["NOVA_STAND_IN_URL"], connection_role(env["AIRFLOW_CONN_AWS_DEFAULT"]))
     print(f"stand-in seeded: {RAW_DATA}, {PROMPTS}", flush=True)
     password = json.loads(Path(env["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE"]).read_text())["admin"]
-    api = AirflowApi(env["NOVA_API_SERVER_URL"]).login("admin", password)
-    api.wait_for_dag(DAG_ID)
+    api = AirflowApi(env["NOVA_API_SERVER_URL"], "admin", password)
+    api.wait_for_dag(DAG_ID, timeout=300)
+    api.unpause(DAG_ID)
     run_id = api.trigger(DAG_ID, CONF)
     ui = env["AIRFLOW__API__BASE_URL"]
     print(f"triggered {DAG_ID} {run_id}; the UI: {ui}/dags/{DAG_ID} (user admin, password {password})", flush=True)

@@ -98,6 +98,10 @@ class AirflowApi:
         """The names of the Airflow plugins the api-server loaded."""
         return [str(p["name"]) for p in self.get("/api/v2/plugins", limit=100)["plugins"]]
 
+    def unpause(self, dag_id: str) -> None:
+        """Let the scheduler run the DAG (a DAG may be created paused)."""
+        self.patch(f"/api/v2/dags/{_q(dag_id)}", {"is_paused": False})
+
     def trigger(self, dag_id: str, conf: dict[str, Any]) -> str:
         """Trigger a run now (no logical date); its run id."""
         answer = self.post(f"/api/v2/dags/{_q(dag_id)}/dagRuns", {"logical_date": None, "conf": conf})
@@ -153,8 +157,8 @@ class AirflowApi:
         return run_ids[0]
 
     def task_states(self, dag_id: str, run_id: str) -> dict[str, str]:
-        """Each task's state in the run (``None`` as ``"None"`` for one not scheduled yet)."""
-        return {str(ti["task_id"]): str(ti["state"]) for ti in self.task_instances(dag_id, run_id)}
+        """Each task's state in the run (``"none"`` for one not scheduled yet)."""
+        return {str(ti["task_id"]): str(ti["state"] or "none") for ti in self.task_instances(dag_id, run_id)}
 
     def task_instance(self, dag_id: str, run_id: str, task_id: str) -> dict[str, Any]:
         """One task instance: ``state``, ``try_number``, ``pid`` (its task process while it runs), ..."""
