@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -108,3 +108,30 @@ def instant_backoff(monkeypatch: pytest.MonkeyPatch) -> list[float]:
 
     monkeypatch.setattr(ExponentialBackoff, "delay_amount", no_wait)
     return chosen
+
+
+class FakeTime:
+    """A clock and a sleep for code that takes them: sleeping moves the clock on, then runs ``hooks``."""
+
+    def __init__(self) -> None:
+        self.now = 1_700_000_000.0
+        self.sleeps: list[float] = []
+        self.hooks: list[Callable[[], object]] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+        for hook in self.hooks:
+            hook()
+
+    async def async_sleep(self, seconds: float) -> None:
+        self.sleep(seconds)
+
+
+@pytest.fixture
+def fake_time() -> FakeTime:
+    """A fresh ``FakeTime`` (``clock``, ``sleep``, ``async_sleep``, the ``sleeps`` made, ``hooks`` run on each)."""
+    return FakeTime()

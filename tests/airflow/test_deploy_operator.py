@@ -26,24 +26,6 @@ DEPLOYMENT_ARN = re.compile(r"arn:aws:bedrock:us-east-1:123456789012:custom-mode
 READY_SECONDS = 120.0
 
 
-class FakeTime:
-    """One clock for the operator, the trigger and the stand-in's Bedrock; sleeping moves it on."""
-
-    def __init__(self) -> None:
-        self.now = 1_700_000_000.0
-        self.sleeps: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-    async def async_sleep(self, seconds: float) -> None:
-        self.sleep(seconds)
-
-
 class Context(dict):  # type: ignore[type-arg]
     """The part of a task's context the operator reads: the outlet events."""
 
@@ -64,11 +46,10 @@ def checkpoint(clients: AwsClients) -> str:
 
 
 @pytest.fixture
-def fake(sandbox: Any, control: Any, account: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> FakeTime:
-    fake = FakeTime()
-    monkeypatch.setattr(sandbox.bedrock, "clock", fake.clock)
+def fake(sandbox: Any, control: Any, account: dict[str, str], monkeypatch: pytest.MonkeyPatch, fake_time: Any) -> Any:
+    monkeypatch.setattr(sandbox.bedrock, "clock", fake_time.clock)
     control.set_bedrock_seconds(READY_SECONDS)
-    return fake
+    return fake_time
 
 
 def resources(clients: AwsClients) -> dict[str, list[str]]:
@@ -84,7 +65,7 @@ def resources(clients: AwsClients) -> dict[str, list[str]]:
     }
 
 
-def operator(fake: FakeTime, aws_conn: str, **kwargs: Any) -> NovaDeployOperator:
+def operator(fake: Any, aws_conn: str, **kwargs: Any) -> NovaDeployOperator:
     kwargs = {"model": "NOVA_MICRO", "model_artifact_path": CHECKPOINT, "poll_interval": 10, **kwargs}
     op = NovaDeployOperator(task_id="deploy", aws_conn_id=aws_conn, **kwargs)
     op.sleep, op.clock = fake.sleep, fake.clock
@@ -102,7 +83,7 @@ def bedrock_calls(op: NovaDeployOperator) -> list[tuple[str, dict[str, Any]]]:
     return calls
 
 
-def run_trigger(trigger: NovaDeploymentTrigger, fake: FakeTime) -> dict[str, Any]:
+def run_trigger(trigger: NovaDeploymentTrigger, fake: Any) -> dict[str, Any]:
     """Rebuild the trigger from its serialised form, as the triggerer does, and run it to its first event."""
     classpath, kwargs = trigger.serialize()
     assert classpath == "airflow_provider_nova.triggers.deployment.NovaDeploymentTrigger"
@@ -126,7 +107,7 @@ def resume(op: NovaDeployOperator, deferred: TaskDeferred, event: dict[str, Any]
 
 # -- synchronous -------------------------------------------------------------------------------
 def test_on_demand_deploy_waits_for_model_and_deployment_and_returns_the_xcom(
-    aws_conn: str, clients: AwsClients, checkpoint: str, fake: FakeTime, account: dict[str, str]
+    aws_conn: str, clients: AwsClients, checkpoint: str, fake: Any, account: dict[str, str]
 ) -> None:
     asset = Asset("bedrock://support-bot")
     op = operator(fake, aws_conn, endpoint_name="support-bot", outlets=[asset])
@@ -149,7 +130,7 @@ def test_on_demand_deploy_waits_for_model_and_deployment_and_returns_the_xcom(
 
 
 def test_provisioned_throughput_takes_every_number_as_a_jinja_string(
-    aws_conn: str, clients: AwsClients, checkpoint: str, fake: FakeTime
+    aws_conn: str, clients: AwsClients, checkpoint: str, fake: Any
 ) -> None:
     op = operator(fake, aws_conn, deploy_platform="BEDROCK_PT", pt_units="2", poll_interval="15", max_wait="900")
 
@@ -162,9 +143,7 @@ def test_provisioned_throughput_takes_every_number_as_a_jinja_string(
     assert set(fake.sleeps) == {15}
 
 
-def test_max_wait_as_a_string_bounds_each_wait(
-    aws_conn: str, clients: AwsClients, checkpoint: str, fake: FakeTime
-) -> None:
+def test_max_wait_as_a_string_bounds_each_wait(aws_conn: str, clients: AwsClients, checkpoint: str, fake: Any) -> None:
     op = operator(fake, aws_conn, max_wait="30")
 
     with pytest.raises(DeploymentError, match=r"still Creating after 30s") as caught:
@@ -175,7 +154,7 @@ def test_max_wait_as_a_string_bounds_each_wait(
 
 
 def test_a_failed_custom_model_fails_the_task_with_bedrocks_reason(
-    aws_conn: str, clients: AwsClients, fake: FakeTime
+    aws_conn: str, clients: AwsClients, fake: Any
 ) -> None:
     clients.s3.create_bucket(Bucket=ESCROW)  # the bucket exists, the checkpoint does not
     op = operator(fake, aws_conn)
@@ -190,7 +169,7 @@ def test_a_failed_custom_model_fails_the_task_with_bedrocks_reason(
 
 
 def test_running_twice_creates_one_model_and_one_deployment(
-    aws_conn: str, clients: AwsClients, checkpoint: str, fake: FakeTime
+    aws_conn: str, clients: AwsClients, checkpoint: str, fake: Any
 ) -> None:
     first = operator(fake, aws_conn).execute(Context())
     second = operator(fake, aws_conn).execute(Context())
@@ -201,7 +180,7 @@ def test_running_twice_creates_one_model_and_one_deployment(
 
 
 def test_without_waiting_it_returns_once_the_deployment_is_requested(
-    aws_conn: str, clients: AwsClients, checkpoint: str, fake: FakeTime
+    aws_conn: str, clients: AwsClients, checkpoint: str, fake: Any
 ) -> None:
     xcom = operator(fake, aws_conn, wait_for_completion=False).execute(Context())
 
@@ -224,7 +203,7 @@ def test_without_waiting_it_returns_once_the_deployment_is_requested(
     ],
 )
 def test_bad_input_is_refused_before_any_bedrock_call(
-    aws_conn: str, clients: AwsClients, checkpoint: str, fake: FakeTime, kwargs: dict[str, Any], message: str
+    aws_conn: str, clients: AwsClients, checkpoint: str, fake: Any, kwargs: dict[str, Any], message: str
 ) -> None:
     op = operator(fake, aws_conn, **kwargs)
     calls = bedrock_calls(op)
@@ -238,7 +217,7 @@ def test_bad_input_is_refused_before_any_bedrock_call(
 
 # -- deferrable --------------------------------------------------------------------------------
 def test_deferred_deploy_waits_in_the_trigger_for_the_model_then_the_deployment(
-    aws_conn: str, clients: AwsClients, checkpoint: str, fake: FakeTime
+    aws_conn: str, clients: AwsClients, checkpoint: str, fake: Any
 ) -> None:
     asset = Asset("bedrock://nova-micro")
     op = operator(fake, aws_conn, deferrable=True, outlets=[asset], max_wait="3600")
@@ -269,7 +248,7 @@ def test_deferred_deploy_waits_in_the_trigger_for_the_model_then_the_deployment(
 
 
 def test_a_model_that_fails_while_deferred_fails_the_task_with_the_reason(
-    aws_conn: str, clients: AwsClients, checkpoint: str, fake: FakeTime, control: Any
+    aws_conn: str, clients: AwsClients, checkpoint: str, fake: Any, control: Any
 ) -> None:
     op = operator(fake, aws_conn, deferrable=True)
     with pytest.raises(TaskDeferred) as deferred:
@@ -286,7 +265,7 @@ def test_a_model_that_fails_while_deferred_fails_the_task_with_the_reason(
 
 
 def test_a_retry_after_a_crash_while_deferred_reuses_the_model(
-    aws_conn: str, clients: AwsClients, checkpoint: str, fake: FakeTime
+    aws_conn: str, clients: AwsClients, checkpoint: str, fake: Any
 ) -> None:
     with pytest.raises(TaskDeferred) as first:
         operator(fake, aws_conn, deferrable=True).execute(Context())
@@ -305,7 +284,7 @@ def test_a_retry_after_a_crash_while_deferred_reuses_the_model(
     assert xcom["reused"] == [first.value.trigger.arn] and xcom["created"] == [xcom["uri"]]
 
 
-def test_a_ready_model_is_not_deferred_for(aws_conn: str, clients: AwsClients, checkpoint: str, fake: FakeTime) -> None:
+def test_a_ready_model_is_not_deferred_for(aws_conn: str, clients: AwsClients, checkpoint: str, fake: Any) -> None:
     operator(fake, aws_conn, wait_for_completion=False).execute(Context())  # the model is Active now
 
     with pytest.raises(TaskDeferred) as deferred:
@@ -315,7 +294,7 @@ def test_a_ready_model_is_not_deferred_for(aws_conn: str, clients: AwsClients, c
 
 
 def test_a_deferred_wait_that_times_out_fails_the_task_naming_what_exists(
-    aws_conn: str, clients: AwsClients, checkpoint: str, fake: FakeTime
+    aws_conn: str, clients: AwsClients, checkpoint: str, fake: Any
 ) -> None:
     op = operator(fake, aws_conn, deferrable=True, max_wait=25)
     with pytest.raises(TaskDeferred) as deferred:
@@ -330,7 +309,7 @@ def test_a_deferred_wait_that_times_out_fails_the_task_naming_what_exists(
 
 
 @pytest.mark.parametrize("event", [None, {}, {"status": "done"}, "success"])
-def test_a_malformed_event_fails_the_task(aws_conn: str, checkpoint: str, fake: FakeTime, event: Any) -> None:
+def test_a_malformed_event_fails_the_task(aws_conn: str, checkpoint: str, fake: Any, event: Any) -> None:
     op = operator(fake, aws_conn, deferrable=True)
     with pytest.raises(TaskDeferred) as deferred:
         op.execute(Context())
@@ -340,7 +319,7 @@ def test_a_malformed_event_fails_the_task(aws_conn: str, checkpoint: str, fake: 
 
 
 # -- the trigger on its own ----------------------------------------------------------------------
-def test_trigger_reports_an_error_for_a_resource_that_does_not_exist(aws_conn: str, fake: FakeTime) -> None:
+def test_trigger_reports_an_error_for_a_resource_that_does_not_exist(aws_conn: str, fake: Any) -> None:
     arn = "arn:aws:bedrock:us-east-1:123456789012:custom-model/imported/000000000000"
     event = run_trigger(NovaDeploymentTrigger("model", arn, aws_conn_id=aws_conn), fake)
 
@@ -350,7 +329,7 @@ def test_trigger_reports_an_error_for_a_resource_that_does_not_exist(aws_conn: s
 
 
 def test_trigger_retries_a_connection_that_gives_no_answer_until_its_timeout(
-    account: dict[str, str], fake: FakeTime, monkeypatch: pytest.MonkeyPatch
+    account: dict[str, str], fake: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     conn = {"conn_type": "aws", "extra": {"region_name": "us-east-1", "endpoint_url": "http://127.0.0.1:9"}}
     monkeypatch.setenv("AIRFLOW_CONN_NOWHERE", json.dumps(conn))
@@ -386,7 +365,7 @@ def test_trigger_refuses_bad_arguments(args: tuple[str, str], kwargs: dict[str, 
 
 # -- the sensor ----------------------------------------------------------------------------------
 @pytest.fixture
-def deployment(aws_conn: str, clients: AwsClients, checkpoint: str, fake: FakeTime) -> str:
+def deployment(aws_conn: str, clients: AwsClients, checkpoint: str, fake: Any) -> str:
     """A deployment still being created."""
     uri: str = operator(fake, aws_conn, wait_for_completion=False).execute(Context())["uri"]
     return uri
@@ -413,7 +392,7 @@ def test_sensor_fails_with_bedrocks_reason(aws_conn: str, deployment: str, contr
         sensor(aws_conn, deployment).poke(Context())
 
 
-def test_deferred_sensor_resumes_with_the_status(aws_conn: str, deployment: str, fake: FakeTime) -> None:
+def test_deferred_sensor_resumes_with_the_status(aws_conn: str, deployment: str, fake: Any) -> None:
     waiting = sensor(aws_conn, deployment, deferrable=True, poke_interval=30, timeout=3600)
 
     with pytest.raises(TaskDeferred) as deferred:

@@ -6,7 +6,6 @@ import json
 import pickle
 import re
 import socket
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -35,24 +34,6 @@ BEDROCK_TRUST = json.dumps(
 OD, PT = DeployPlatform.BEDROCK_OD, DeployPlatform.BEDROCK_PT
 
 
-class FakeTime:
-    """One clock for the deployer and the stand-in; ``sleep`` moves it on and runs hooks."""
-
-    def __init__(self) -> None:
-        self.now = 1_700_000_000.0
-        self.sleeps: list[float] = []
-        self.hooks: list[Callable[[], None]] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-        for hook in self.hooks:
-            hook()
-
-
 class Recorder:
     """Every Bedrock operation sent, with its parameters."""
 
@@ -76,10 +57,9 @@ def clients(account: dict[str, str]) -> AwsClients:
 
 
 @pytest.fixture
-def fake(sandbox: Any, monkeypatch: pytest.MonkeyPatch) -> FakeTime:
-    fake = FakeTime()
-    monkeypatch.setattr(sandbox.bedrock, "clock", fake.clock)
-    return fake
+def fake(sandbox: Any, monkeypatch: pytest.MonkeyPatch, fake_time: Any) -> Any:
+    monkeypatch.setattr(sandbox.bedrock, "clock", fake_time.clock)
+    return fake_time
 
 
 @pytest.fixture
@@ -98,7 +78,7 @@ def checkpoint(clients: AwsClients) -> str:
 
 
 @pytest.fixture
-def deployer(clients: AwsClients, fake: FakeTime) -> BedrockDeployer:
+def deployer(clients: AwsClients, fake: Any) -> BedrockDeployer:
     return BedrockDeployer(clients, poll_seconds=10, timeout_seconds=600, sleep=fake.sleep, clock=fake.clock)
 
 
@@ -108,7 +88,7 @@ def recorder(clients: AwsClients) -> Recorder:
 
 
 def test_on_demand_deploy_reaches_active(
-    deployer: BedrockDeployer, clients: AwsClients, role: str, checkpoint: str, recorder: Recorder, fake: FakeTime
+    deployer: BedrockDeployer, clients: AwsClients, role: str, checkpoint: str, recorder: Recorder, fake: Any
 ) -> None:
     result = deployer.deploy(Model.NOVA_MICRO, checkpoint, OD, endpoint_name="my-custom-nova-model", role_arn=role)
 
@@ -299,7 +279,7 @@ def test_failed_model_of_a_given_name_is_reported_with_its_delete_command(
 
 
 def test_failed_deployment_lists_the_model_it_created(
-    deployer: BedrockDeployer, clients: AwsClients, control: Any, role: str, checkpoint: str, fake: FakeTime
+    deployer: BedrockDeployer, clients: AwsClients, control: Any, role: str, checkpoint: str, fake: Any
 ) -> None:
     def fail_creating_deployments() -> None:
         for row in clients.bedrock.list_custom_model_deployments(statusEquals="Creating")["modelDeploymentSummaries"]:
@@ -315,9 +295,7 @@ def test_failed_deployment_lists_the_model_it_created(
     assert model_arn in str(err.value) and deployment_arn in str(err.value)
 
 
-def test_timeout_reports_what_exists(
-    clients: AwsClients, control: Any, role: str, checkpoint: str, fake: FakeTime
-) -> None:
+def test_timeout_reports_what_exists(clients: AwsClients, control: Any, role: str, checkpoint: str, fake: Any) -> None:
     control.set_bedrock_seconds(3600)
     deployer = BedrockDeployer(clients, poll_seconds=10, timeout_seconds=30, sleep=fake.sleep, clock=fake.clock)
     with pytest.raises(DeploymentError, match=r"timed out after 30 s waiting for .* to become Active") as err:
@@ -327,7 +305,7 @@ def test_timeout_reports_what_exists(
 
 
 def test_aws_error_part_way_is_translated_and_lists_the_model(
-    deployer: BedrockDeployer, clients: AwsClients, role: str, checkpoint: str, fake: FakeTime
+    deployer: BedrockDeployer, clients: AwsClients, role: str, checkpoint: str, fake: Any
 ) -> None:
     def delete_models() -> None:
         for row in clients.bedrock.list_custom_models()["modelSummaries"]:
@@ -429,7 +407,7 @@ def test_connection_dropped_mid_wait_lists_what_exists(
     dead_clients: AwsClients,
     role: str,
     checkpoint: str,
-    fake: FakeTime,
+    fake: Any,
     stage: str,
 ) -> None:
     def drop_connection() -> None:
@@ -458,7 +436,7 @@ def test_connection_dropped_mid_wait_lists_what_exists(
 
 
 def test_a_describe_that_raises_mid_wait_is_a_deployment_error(
-    clients: AwsClients, role: str, checkpoint: str, fake: FakeTime
+    clients: AwsClients, role: str, checkpoint: str, fake: Any
 ) -> None:
     class DropsOnDescribe(BedrockDeployer):
         def model_state(self, model_arn: str) -> Any:
@@ -483,9 +461,7 @@ def test_deployment_error_pickles_with_what_exists() -> None:
     assert str(again) == str(error) and "arn:a" in str(again) and "arn:b" in str(again)
 
 
-def test_timeout_covers_both_waits(
-    clients: AwsClients, control: Any, role: str, checkpoint: str, fake: FakeTime
-) -> None:
+def test_timeout_covers_both_waits(clients: AwsClients, control: Any, role: str, checkpoint: str, fake: Any) -> None:
     def keep_deployments_creating() -> None:
         if clients.bedrock.list_custom_models(modelStatus="Active")["modelSummaries"]:
             control.set_bedrock_seconds(3600)
@@ -501,7 +477,7 @@ def test_timeout_covers_both_waits(
 
 
 def test_timeout_spent_on_the_model_leaves_one_look_at_the_deployment(
-    clients: AwsClients, control: Any, role: str, checkpoint: str, fake: FakeTime, recorder: Recorder
+    clients: AwsClients, control: Any, role: str, checkpoint: str, fake: Any, recorder: Recorder
 ) -> None:
     control.set_bedrock_seconds(20)
     deployer = BedrockDeployer(clients, poll_seconds=10, timeout_seconds=20, sleep=fake.sleep, clock=fake.clock)

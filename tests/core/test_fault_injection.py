@@ -31,24 +31,6 @@ BEDROCK_TRUST = json.dumps(
 )
 
 
-class FakeTime:
-    """A clock that moves only when slept on; ``then`` runs once the clock passed a time."""
-
-    def __init__(self) -> None:
-        self.now = 1_000.0
-        self.sleeps: list[float] = []
-        self.hooks: list[Any] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-        for hook in self.hooks:
-            hook()
-
-
 def raw(service: str, endpoint_url: str, config: Config = NO_RETRIES) -> Any:
     return boto3.client(service, endpoint_url=endpoint_url, region_name="us-east-1", config=config)
 
@@ -143,16 +125,15 @@ def test_botocores_standard_mode_retries_each_protocols_throttling_as_throttling
 
 
 def test_a_fault_for_a_period_ends_on_the_stand_ins_clock(
-    sandbox: Any, account: dict[str, str], faults: Any, monkeypatch: pytest.MonkeyPatch
+    fake_time: Any, sandbox: Any, account: dict[str, str], faults: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    fake = FakeTime()
-    monkeypatch.setattr(sandbox.faults, "clock", fake.clock)
+    monkeypatch.setattr(sandbox.faults, "clock", fake_time.clock)
     sm = raw("sagemaker", account["endpoint_url"])
     faults.throttle("ListTrainingJobs", seconds=30)
     for _ in range(3):
         with pytest.raises(ClientError, match="ThrottlingException"):
             sm.list_training_jobs()
-    fake.now += 30
+    fake_time.now += 30
     assert sm.list_training_jobs()["TrainingJobSummaries"] == []
     assert faults.calls() == {"ListTrainingJobs.failed": 3, "ListTrainingJobs": 1}
 
@@ -241,29 +222,28 @@ def test_a_job_of_that_name_made_by_another_request_is_not_taken_for_ours(
 
 
 def test_polling_rides_out_500s_and_dropped_connections(
-    account: dict[str, str], faults: Any, customizer: NovaModelCustomizer, instant_backoff: list[float]
+    fake_time: Any, account: dict[str, str], faults: Any, customizer: NovaModelCustomizer, instant_backoff: list[float]
 ) -> None:
     result = customizer.train("polled")
     before = faults.calls().get("DescribeTrainingJob.failed", 0)  # the name checks before the create
     attempts = DEFAULT_RETRIES["total_max_attempts"]
     faults.server_error("DescribeTrainingJob", count=attempts)  # one whole poll fails, each attempt a 500
     faults.drop("DescribeTrainingJob", count=attempts)  # and the next one, each connection dropped
-    fake = FakeTime()
-    fake.hooks.append(lambda: len(fake.sleeps) == 2 and faults.complete_job("polled"))
-    assert result.wait_for_completion(poll_seconds=60, sleep=fake.sleep, clock=fake.clock)[1] == "Completed"
-    assert fake.sleeps == [60, 60]
+    fake_time.hooks.append(lambda: len(fake_time.sleeps) == 2 and faults.complete_job("polled"))
+    assert result.wait_for_completion(poll_seconds=60, sleep=fake_time.sleep, clock=fake_time.clock)[1] == "Completed"
+    assert fake_time.sleeps == [60, 60]
     assert faults.calls()["DescribeTrainingJob.failed"] - before == attempts  # the dropped ones never arrived
     assert faults.calls()["CreateTrainingJob"] == 1
 
 
 def test_a_failed_job_fails_the_wait_with_its_reason(
-    account: dict[str, str], faults: Any, customizer: NovaModelCustomizer, instant_backoff: list[float]
+    fake_time: Any, account: dict[str, str], faults: Any, customizer: NovaModelCustomizer, instant_backoff: list[float]
 ) -> None:
     result = customizer.train("doomed")
     faults.throttle("DescribeTrainingJob", count=2)
     faults.fail_job("doomed", "AlgorithmError: CUDA out of memory")
     with pytest.raises(JobFailedError, match="CUDA out of memory") as info:
-        result.wait_for_completion(poll_seconds=60, sleep=FakeTime().sleep)
+        result.wait_for_completion(poll_seconds=60, sleep=fake_time.sleep)
     assert info.value.reason == "AlgorithmError: CUDA out of memory"
 
 
@@ -278,12 +258,12 @@ def bedrock_ready(account: dict[str, str], aws: AwsClients, faults: Any) -> str:
 
 
 def test_lost_answers_of_bedrock_creates_make_one_model_and_one_deployment(
-    aws: AwsClients, faults: Any, bedrock_ready: str, instant_backoff: list[float]
+    fake_time: Any, aws: AwsClients, faults: Any, bedrock_ready: str, instant_backoff: list[float]
 ) -> None:
     faults.lose_response("CreateCustomModel")
     faults.lose_response("CreateCustomModelDeployment")
     faults.throttle("GetCustomModel", count=2)
-    deployer = BedrockDeployer(aws, poll_seconds=1, sleep=FakeTime().sleep)
+    deployer = BedrockDeployer(aws, poll_seconds=1, sleep=fake_time.sleep)
     result = deployer.deploy(Model.NOVA_MICRO, CHECKPOINT, DeployPlatform.BEDROCK_OD, role_arn=bedrock_ready)
     assert result.status == "Active"
     assert [m["modelArn"] for m in aws.bedrock.list_custom_models()["modelSummaries"]] == [result.uri]
@@ -292,20 +272,19 @@ def test_lost_answers_of_bedrock_creates_make_one_model_and_one_deployment(
 
 
 def test_a_failed_bedrock_model_fails_the_deploy_with_its_reason(
-    aws: AwsClients, faults: Any, bedrock_ready: str, instant_backoff: list[float]
+    fake_time: Any, aws: AwsClients, faults: Any, bedrock_ready: str, instant_backoff: list[float]
 ) -> None:
     faults.set_bedrock_seconds(3600.0)
-    fake = FakeTime()
 
     def fail_the_model() -> None:
-        if len(fake.sleeps) == 1:  # while Creating: a poll lost to 500s, and one more 500 on the next
+        if len(fake_time.sleeps) == 1:  # while Creating: a poll lost to 500s, and one more 500 on the next
             faults.server_error("GetCustomModel", count=DEFAULT_RETRIES["total_max_attempts"] + 1)
-        if len(fake.sleeps) == 2:
+        if len(fake_time.sleeps) == 2:
             (model,) = aws.bedrock.list_custom_models()["modelSummaries"]
             faults.bedrock_fail(model["modelArn"], "the checkpoint is not a Nova checkpoint")
 
-    fake.hooks.append(fail_the_model)
-    deployer = BedrockDeployer(aws, poll_seconds=1, sleep=fake.sleep, clock=fake.clock)
+    fake_time.hooks.append(fail_the_model)
+    deployer = BedrockDeployer(aws, poll_seconds=1, sleep=fake_time.sleep, clock=fake_time.clock)
     with pytest.raises(DeploymentError, match="the checkpoint is not a Nova checkpoint") as info:
         deployer.deploy(Model.NOVA_MICRO, CHECKPOINT, role_arn=bedrock_ready)
     assert info.value.reason == "the checkpoint is not a Nova checkpoint"
